@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { llmzipHome } from "../util/home.js";
+
+/** Identity of a model or adapter file: sha256 of its bytes, and its size. */
+export interface FileFingerprint {
+  sha256: Buffer;
+  size: number;
+}
+
+interface CacheEntry {
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+function cachePath(): string {
+  return path.join(llmzipHome(), "fingerprints.json");
+}
+
+function readCache(): Record<string, CacheEntry> {
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(cachePath(), "utf8"));
+    return parsed && typeof parsed === "object" ? (parsed as Record<string, CacheEntry>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function writeCache(cache: Record<string, CacheEntry>): void {
+  // The cache only saves time; failing to write it must never fail a run.
+  try {
+    const file = cachePath();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(cache));
+    fs.renameSync(tmp, file);
+  } catch {
+    /* read-only home: recompute next time */
+  }
+}
+
+/** sha256 of a file, streamed. */
+export async function sha256File(file: string): Promise<Buffer> {
+  const hash = createHash("sha256");
+  for await (const piece of fs.createReadStream(file, { highWaterMark: 1 << 22 })) hash.update(piece as Buffer);
+  return hash.digest();
+}
+
+/**
+ * Fingerprint of a GGUF file. Hashing a multi-gigabyte model takes seconds,
+ * so results are cached by absolute path, size and mtime under LLMZIP_HOME.
+ */
+export async function fingerprintFile(file: string): Promise<FileFingerprint> {
+  const abs = path.resolve(file);
+  const st = fs.statSync(abs);
+  const cache = readCache();
+  const hit = cache[abs];
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && /^[0-9a-f]{64}$/.test(hit.sha256)) {
+    return { sha256: Buffer.from(hit.sha256, "hex"), size: st.size };
+  }
+  const sha256 = await sha256File(abs);
+  cache[abs] = { size: st.size, mtimeMs: st.mtimeMs, sha256: sha256.toString("hex") };
+  writeCache(cache);
+  return { sha256, size: st.size };
+}
