@@ -5,22 +5,22 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
 const quiet = process.argv.includes("--quiet");
 
 function log(msg) {
   if (!quiet) process.stderr.write(`[llmzip native] ${msg}\n`);
 }
 
+// Walks up node_modules folders like Node's resolver does; require.resolve
+// cannot be used because some packages do not export package.json.
 function packageDir(name) {
-  try {
-    return path.dirname(require.resolve(`${name}/package.json`));
-  } catch {
-    return undefined;
+  for (let dir = here; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", name);
+    if (fs.existsSync(path.join(candidate, "package.json"))) return fs.realpathSync(candidate);
+    if (path.dirname(dir) === dir) return undefined;
   }
 }
 
@@ -61,7 +61,7 @@ function gypFile(variant, binsDir, includeDir, outDir) {
   const ggml = findLib(binsDir, /^libggml(\.[a-z]+)?\.v[\d.]+\.so$/);
   const rel = path.relative(path.join(outDir, "Release"), binsDir);
   const napiDir = packageDir("node-addon-api");
-  const sources = fs.readdirSync(path.join(here, "src")).filter((f) => f.endsWith(".cc")).map((f) => path.join(here, "src", f));
+  const sources = fs.readdirSync(path.join(here, "src")).filter((f) => f.endsWith(".cc")).map((f) => path.relative(path.dirname(outDir), path.join(here, "src", f)));
   return {
     targets: [
       {
@@ -91,6 +91,16 @@ function nodeGyp() {
   throw new Error("node-gyp not found (it ships with npm); set npm_config_node_gyp to its path");
 }
 
+// node-gyp downloads headers unless told where they are; offline machines
+// (and CI here) have them beside the node binary.
+function nodeDirArgs() {
+  const fromNpm = process.env.npm_config_nodedir;
+  if (fromNpm && fs.existsSync(path.join(fromNpm, "include", "node", "node_api.h"))) return [`--nodedir=${fromNpm}`];
+  const prefix = path.dirname(path.dirname(fs.realpathSync(process.execPath)));
+  if (fs.existsSync(path.join(prefix, "include", "node", "node_api.h"))) return [`--nodedir=${prefix}`];
+  return [];
+}
+
 function main() {
   if (process.platform !== "linux" || process.arch !== "x64") {
     throw new Error(`llmzip's native engine is built for linux-x64 only so far (this is ${process.platform}-${process.arch})`);
@@ -115,7 +125,7 @@ function main() {
     fs.writeFileSync(path.join(outDir, "binding.gyp"), JSON.stringify(gypFile(v.variant, binsDir, includeDir, path.join(outDir, "build")), null, 2));
     log(`${v.variant}: building against ${binsDir}`);
     try {
-      execFileSync(process.execPath, [nodeGyp(), "rebuild", "--silent", "--directory", outDir], { stdio: quiet ? "pipe" : "inherit" });
+      execFileSync(process.execPath, [nodeGyp(), "rebuild", "--silent", ...nodeDirArgs(), "--directory", outDir], { stdio: quiet ? "pipe" : "inherit" });
       built.push(v.variant);
     } catch (e) {
       if (v.required) throw e;

@@ -9,6 +9,9 @@ type Registrar = (program: Command) => void;
 async function loadCommands(): Promise<Registrar[]> {
   const modules = await Promise.all([
     // One line per command module; keep the order of `llmzip --help`.
+    import("./compress.js"),
+    import("./decompress.js"),
+    import("./info.js"),
   ]);
   return modules.map((m: { register: Registrar }) => m.register);
 }

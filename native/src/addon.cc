@@ -1,0 +1,509 @@
+// Node-API face of the engine: model loading, tokenizer, and lane runs that
+// execute on a worker thread so the event loop stays free for progress and
+// signals. The JS side (src/engine/native.ts) owns all policy; this file
+// only marshals.
+#include <napi.h>
+
+#include <link.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "freq_table.h"
+#include "ggml-backend.h"
+#include "lane_coder.h"
+#include "llama.h"
+#include "range_coder.h"
+
+namespace {
+
+std::mutex gLogMutex;
+std::string gLastError;
+bool gLogToStderr = false;
+
+void logCallback(ggml_log_level level, const char* text, void*) {
+  if (gLogToStderr) fputs(text, stderr);
+  if (level == GGML_LOG_LEVEL_ERROR) {
+    std::lock_guard<std::mutex> lock(gLogMutex);
+    gLastError = text;
+    while (!gLastError.empty() && (gLastError.back() == '\n' || gLastError.back() == ' ')) gLastError.pop_back();
+  }
+}
+
+std::string takeLastError() {
+  std::lock_guard<std::mutex> lock(gLogMutex);
+  std::string e = gLastError;
+  gLastError.clear();
+  return e;
+}
+
+int collectCpuVariant(struct dl_phdr_info* info, size_t, void* data) {
+  const char* name = info->dlpi_name;
+  const char* hit = name ? strstr(name, "libggml-cpu-") : nullptr;
+  if (hit) {
+    std::string v = hit + strlen("libggml-cpu-");
+    const size_t dot = v.find(".so");
+    if (dot != std::string::npos) v.resize(dot);
+    *static_cast<std::string*>(data) = v;
+  }
+  return 0;
+}
+
+// Loads backends from a folder once per process; later calls with the same folder are no-ops.
+Napi::Value LoadBackends(const Napi::CallbackInfo& info) {
+  static std::string loadedFrom;
+  Napi::Env env = info.Env();
+  const std::string dir = info[0].As<Napi::String>();
+  gLogToStderr = info.Length() > 1 && info[1].ToBoolean();
+  if (loadedFrom.empty()) {
+    llama_log_set(logCallback, nullptr);
+    ggml_log_set(logCallback, nullptr);
+    ggml_backend_load_all_from_path(dir.c_str());
+    llama_backend_init();
+    loadedFrom = dir;
+  } else if (loadedFrom != dir) {
+    throw Napi::Error::New(env, "backends already loaded from " + loadedFrom);
+  }
+  std::string variant;
+  dl_iterate_phdr(collectCpuVariant, &variant);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("cpuVariant", variant);
+  Napi::Array devices = Napi::Array::New(env);
+  for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("name", ggml_backend_dev_name(dev));
+    d.Set("description", ggml_backend_dev_description(dev));
+    d.Set("type", static_cast<double>(ggml_backend_dev_type(dev)));
+    devices.Set(static_cast<uint32_t>(i), d);
+  }
+  result.Set("devices", devices);
+  return result;
+}
+
+ggml_type kvTypeFromName(const std::string& name) {
+  if (name == "f16") return GGML_TYPE_F16;
+  if (name == "f32") return GGML_TYPE_F32;
+  if (name == "bf16") return GGML_TYPE_BF16;
+  if (name == "q8_0") return GGML_TYPE_Q8_0;
+  throw std::runtime_error("unknown KV cache type '" + name + "' (use f16, f32, bf16 or q8_0)");
+}
+
+std::string metaString(const llama_model* model, const char* key) {
+  char buf[512];
+  const int32_t n = llama_model_meta_val_str(model, key, buf, sizeof buf);
+  return n >= 0 ? std::string(buf) : std::string();
+}
+
+class Engine : public Napi::ObjectWrap<Engine> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {
+                           InstanceMethod("info", &Engine::Info),
+                           InstanceMethod("tokenize", &Engine::Tokenize),
+                           InstanceMethod("detokenize", &Engine::Detokenize),
+                           InstanceMethod("configure", &Engine::Configure),
+                           InstanceMethod("encode", &Engine::Encode),
+                           InstanceMethod("decode", &Engine::Decode),
+                           InstanceMethod("progress", &Engine::Progress),
+                           InstanceMethod("cancel", &Engine::Cancel),
+                           InstanceMethod("close", &Engine::Close),
+                       });
+  }
+
+  explicit Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
+    Napi::Env env = info.Env();
+    Napi::Object opts = info[0].As<Napi::Object>();
+    const std::string path = opts.Get("modelPath").As<Napi::String>();
+    llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers = opts.Has("gpuLayers") ? opts.Get("gpuLayers").As<Napi::Number>().Int32Value() : 0;
+    model_ = llama_model_load_from_file(path.c_str(), mp);
+    if (!model_) {
+      const std::string why = takeLastError();
+      throw Napi::Error::New(env, "cannot load model " + path + (why.empty() ? "" : ": " + why));
+    }
+    vocab_ = llama_model_get_vocab(model_);
+  }
+
+  ~Engine() override { release(); }
+
+ private:
+  friend class LaneWorker;
+
+  void release() {
+    if (ctx_) llama_free(ctx_);
+    ctx_ = nullptr;
+    for (auto* a : adapters_) llama_adapter_lora_free(a);
+    adapters_.clear();
+    if (model_) llama_model_free(model_);
+    model_ = nullptr;
+  }
+
+  void requireModel(Napi::Env env) {
+    if (!model_) throw Napi::Error::New(env, "engine is closed");
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    requireModel(env);
+    Napi::Object o = Napi::Object::New(env);
+    char desc[256];
+    llama_model_desc(model_, desc, sizeof desc);
+    o.Set("description", desc);
+    o.Set("name", metaString(model_, "general.name"));
+    o.Set("architecture", metaString(model_, "general.architecture"));
+    o.Set("vocabSize", llama_vocab_n_tokens(vocab_));
+    o.Set("contextLength", llama_model_n_ctx_train(model_));
+    o.Set("parameters", static_cast<double>(llama_model_n_params(model_)));
+    o.Set("bos", llama_vocab_bos(vocab_));
+    o.Set("eos", llama_vocab_eos(vocab_));
+    o.Set("hasEncoder", llama_model_has_encoder(model_));
+    o.Set("recurrent", llama_model_is_recurrent(model_));
+    return o;
+  }
+
+  Napi::Value Tokenize(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    requireModel(env);
+    Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+    if (bytes.ByteLength() > 0x7fffffff / 2) throw Napi::RangeError::New(env, "text too long to tokenize at once");
+    const char* text = reinterpret_cast<const char*>(bytes.Data());
+    const int32_t len = static_cast<int32_t>(bytes.ByteLength());
+    std::vector<llama_token> toks(static_cast<size_t>(len) + 8);
+    int32_t n = llama_tokenize(vocab_, text, len, toks.data(), static_cast<int32_t>(toks.size()), false, false);
+    if (n < 0) {
+      toks.resize(static_cast<size_t>(-n));
+      n = llama_tokenize(vocab_, text, len, toks.data(), static_cast<int32_t>(toks.size()), false, false);
+    }
+    if (n < 0) throw Napi::Error::New(env, "tokenizer failed");
+    Napi::Int32Array out = Napi::Int32Array::New(env, static_cast<size_t>(n));
+    if (n > 0) std::memcpy(out.Data(), toks.data(), static_cast<size_t>(n) * sizeof(int32_t));
+    return out;
+  }
+
+  Napi::Value Detokenize(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    requireModel(env);
+    Napi::Int32Array toks = info[0].As<Napi::Int32Array>();
+    const int32_t n = static_cast<int32_t>(toks.ElementLength());
+    const int32_t nv = llama_vocab_n_tokens(vocab_);
+    for (int32_t i = 0; i < n; ++i)
+      if (toks[i] < 0 || toks[i] >= nv) throw Napi::RangeError::New(env, "token id out of the vocabulary");
+    std::vector<char> buf(static_cast<size_t>(n) * 8 + 16);
+    int32_t m = llama_detokenize(vocab_, toks.Data(), n, buf.data(), static_cast<int32_t>(buf.size()), false, false);
+    if (m < 0) {
+      buf.resize(static_cast<size_t>(-m));
+      m = llama_detokenize(vocab_, toks.Data(), n, buf.data(), static_cast<int32_t>(buf.size()), false, false);
+    }
+    if (m < 0) throw Napi::Error::New(env, "detokenizer failed");
+    return Napi::Buffer<char>::Copy(env, buf.data(), static_cast<size_t>(m));
+  }
+
+  // Creates (or recreates) the lane context. Everything here can change the
+  // logits, so the JS side records it in the archive.
+  Napi::Value Configure(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    requireModel(env);
+    if (busy_.load()) throw Napi::Error::New(env, "engine is busy");
+    Napi::Object o = info[0].As<Napi::Object>();
+    const int32_t lanes = o.Get("lanes").As<Napi::Number>().Int32Value();
+    const int32_t ctxPerLane = o.Get("ctx").As<Napi::Number>().Int32Value();
+    const int32_t threads = o.Get("threads").As<Napi::Number>().Int32Value();
+    const bool flash = o.Get("flashAttention").ToBoolean();
+    const std::string kvType = o.Get("kvType").As<Napi::String>();
+    if (lanes < 1 || ctxPerLane < 2 || threads < 1) throw Napi::RangeError::New(env, "lanes, ctx and threads must be positive");
+
+    if (ctx_) llama_free(ctx_);
+    ctx_ = nullptr;
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = static_cast<uint32_t>(lanes) * static_cast<uint32_t>(ctxPerLane);
+    cp.n_seq_max = static_cast<uint32_t>(lanes);
+    cp.n_batch = static_cast<uint32_t>(lanes);
+    cp.n_ubatch = static_cast<uint32_t>(lanes);
+    cp.n_threads = threads;
+    cp.n_threads_batch = threads;
+    cp.flash_attn_type = flash ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    try {
+      cp.type_k = kvTypeFromName(kvType);
+      cp.type_v = kvTypeFromName(kvType);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    cp.kv_unified = false;
+    cp.swa_full = true;
+    cp.no_perf = true;
+    cp.embeddings = false;
+    cp.abort_callback = [](void* data) -> bool { return static_cast<Engine*>(data)->cancel_.load(); };
+    cp.abort_callback_data = this;
+    ctx_ = llama_init_from_model(model_, cp);
+    if (!ctx_) {
+      const std::string why = takeLastError();
+      throw Napi::Error::New(env, "cannot create the model context" + (why.empty() ? "" : ": " + why));
+    }
+
+    // Adapters are per context: load each file once, then attach the set.
+    for (auto* a : adapters_) llama_adapter_lora_free(a);
+    adapters_.clear();
+    std::vector<float> scales;
+    if (o.Has("adapters")) {
+      Napi::Array list = o.Get("adapters").As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); ++i) {
+        Napi::Object a = list.Get(i).As<Napi::Object>();
+        const std::string path = a.Get("path").As<Napi::String>();
+        llama_adapter_lora* lora = llama_adapter_lora_init(model_, path.c_str());
+        if (!lora) {
+          const std::string why = takeLastError();
+          throw Napi::Error::New(env, "cannot load adapter " + path + (why.empty() ? "" : ": " + why));
+        }
+        adapters_.push_back(lora);
+        scales.push_back(static_cast<float>(a.Get("scale").As<Napi::Number>().DoubleValue()));
+      }
+    }
+    if (llama_set_adapters_lora(ctx_, adapters_.data(), adapters_.size(), scales.data()) != 0) {
+      throw Napi::Error::New(env, "cannot attach the adapters to the context: " + takeLastError());
+    }
+    lanes_ = lanes;
+    return env.Undefined();
+  }
+
+  Napi::Value Encode(const Napi::CallbackInfo& info);
+  Napi::Value Decode(const Napi::CallbackInfo& info);
+
+  Napi::Value Progress(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(progress_.load()));
+  }
+
+  Napi::Value Cancel(const Napi::CallbackInfo& info) {
+    cancel_.store(true);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (busy_.load()) throw Napi::Error::New(info.Env(), "engine is busy");
+    release();
+    return info.Env().Undefined();
+  }
+
+  llama_model* model_ = nullptr;
+  const llama_vocab* vocab_ = nullptr;
+  llama_context* ctx_ = nullptr;
+  std::vector<llama_adapter_lora*> adapters_;
+  int32_t lanes_ = 0;
+  std::atomic<bool> busy_{false};
+  std::atomic<bool> cancel_{false};
+  std::atomic<int64_t> progress_{0};
+};
+
+class LaneWorker : public Napi::AsyncWorker {
+ public:
+  LaneWorker(Napi::Env env, Engine* engine, Napi::Object self, bool decoding, llmzip::LaneRunConfig cfg,
+             std::vector<std::vector<int32_t>> chunks, std::vector<uint8_t> stream)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        engine_(engine),
+        decoding_(decoding),
+        cfg_(cfg),
+        chunks_(std::move(chunks)),
+        stream_(std::move(stream)) {
+    self_ = Napi::Persistent(self);
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      llmzip::runLanes(engine_->ctx_, cfg_, chunks_, decoding_, &stream_, &out_, stats_, engine_->progress_,
+                       engine_->cancel_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    engine_->busy_.store(false);
+    Napi::Object r = Napi::Object::New(env);
+    if (decoding_) {
+      Napi::Array list = Napi::Array::New(env, chunks_.size());
+      for (size_t i = 0; i < chunks_.size(); ++i) {
+        Napi::Int32Array a = Napi::Int32Array::New(env, chunks_[i].size());
+        if (!chunks_[i].empty()) std::memcpy(a.Data(), chunks_[i].data(), chunks_[i].size() * sizeof(int32_t));
+        list.Set(static_cast<uint32_t>(i), a);
+      }
+      r.Set("chunks", list);
+    } else {
+      r.Set("stream", Napi::Buffer<uint8_t>::Copy(env, out_.data(), out_.size()));
+    }
+    Napi::Object s = Napi::Object::New(env);
+    s.Set("tokens", static_cast<double>(stats_.tokens));
+    s.Set("steps", static_cast<double>(stats_.steps));
+    s.Set("modelBits", stats_.modelBits);
+    s.Set("tableBits", stats_.tableBits);
+    s.Set("decodeSeconds", stats_.decodeSeconds);
+    s.Set("codingSeconds", stats_.codingSeconds);
+    Napi::Float64Array bits = Napi::Float64Array::New(env, stats_.chunkBits.size());
+    for (size_t i = 0; i < stats_.chunkBits.size(); ++i) bits[i] = stats_.chunkBits[i];
+    s.Set("chunkBits", bits);
+    r.Set("stats", s);
+    deferred_.Resolve(r);
+  }
+
+  void OnError(const Napi::Error& e) override {
+    engine_->busy_.store(false);
+    Napi::Error err = Napi::Error::New(Env(), e.Message());
+    if (engine_->cancel_.load()) err.Set("cancelled", Napi::Boolean::New(Env(), true));
+    deferred_.Reject(err.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference self_;
+  Engine* engine_;
+  bool decoding_;
+  llmzip::LaneRunConfig cfg_;
+  std::vector<std::vector<int32_t>> chunks_;
+  std::vector<uint8_t> stream_;
+  std::vector<uint8_t> out_;
+  llmzip::LaneRunStats stats_;
+};
+
+llmzip::LaneRunConfig runConfig(llama_model* model, int32_t lanes, const Napi::Object& opts) {
+  llmzip::LaneRunConfig cfg;
+  cfg.lanes = lanes;
+  cfg.nVocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
+  cfg.startToken = opts.Get("startToken").As<Napi::Number>().Int32Value();
+  cfg.skipCoding = opts.Has("skipCoding") && opts.Get("skipCoding").ToBoolean();
+  return cfg;
+}
+
+// Model-free access to the coding step, for unit tests of the table and the
+// range coder on chosen distributions: rows of logits (n x vocab) and the
+// tokens to code under them.
+Napi::Value CodeWithLogits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array rows = info[0].As<Napi::Float32Array>();
+  const int32_t vocab = info[1].As<Napi::Number>().Int32Value();
+  Napi::Int32Array toks = info[2].As<Napi::Int32Array>();
+  const size_t n = toks.ElementLength();
+  if (vocab < 1 || rows.ElementLength() != n * static_cast<size_t>(vocab)) throw Napi::RangeError::New(env, "rows must be tokens x vocab");
+  llmzip::FreqTable table;
+  llmzip::RangeEncoder enc;
+  double modelBits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const float* l = rows.Data() + i * vocab;
+    if (!table.build(l, vocab)) throw Napi::Error::New(env, "invalid logits");
+    const int32_t t = toks[i];
+    if (t < 0 || t >= vocab) throw Napi::RangeError::New(env, "token out of range");
+    enc.encode(table.cumulative(t), table.freq[t]);
+    modelBits += table.modelBits(l, t);
+  }
+  std::vector<uint8_t> out = enc.finish();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("stream", Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size()));
+  r.Set("modelBits", modelBits);
+  return r;
+}
+
+Napi::Value DecodeWithLogits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array stream = info[0].As<Napi::Uint8Array>();
+  Napi::Float32Array rows = info[1].As<Napi::Float32Array>();
+  const int32_t vocab = info[2].As<Napi::Number>().Int32Value();
+  if (vocab < 1 || rows.ElementLength() % static_cast<size_t>(vocab) != 0) throw Napi::RangeError::New(env, "rows must be tokens x vocab");
+  const size_t n = rows.ElementLength() / vocab;
+  llmzip::FreqTable table;
+  llmzip::RangeDecoder dec(stream.Data(), stream.ByteLength());
+  Napi::Int32Array out = Napi::Int32Array::New(env, n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!table.build(rows.Data() + i * vocab, vocab)) throw Napi::Error::New(env, "invalid logits");
+    uint64_t cum;
+    const int32_t t = table.find(dec.target(), &cum);
+    dec.consume(cum, table.freq[t]);
+    out[i] = t;
+  }
+  return out;
+}
+
+Napi::Value FrequencyTable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array l = info[0].As<Napi::Float32Array>();
+  llmzip::FreqTable table;
+  if (!table.build(l.Data(), static_cast<int32_t>(l.ElementLength()))) throw Napi::Error::New(env, "invalid logits");
+  Napi::Uint32Array out = Napi::Uint32Array::New(env, table.freq.size());
+  std::memcpy(out.Data(), table.freq.data(), table.freq.size() * sizeof(uint32_t));
+  return out;
+}
+
+Napi::Value Engine::Encode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireModel(env);
+  if (!ctx_) throw Napi::Error::New(env, "engine is not configured");
+  if (busy_.exchange(true)) throw Napi::Error::New(env, "engine is busy");
+  try {
+    Napi::Array list = info[0].As<Napi::Array>();
+    std::vector<std::vector<int32_t>> chunks(list.Length());
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      Napi::Int32Array a = list.Get(i).As<Napi::Int32Array>();
+      chunks[i].assign(a.Data(), a.Data() + a.ElementLength());
+    }
+    llmzip::LaneRunConfig cfg = runConfig(model_, lanes_, info[1].As<Napi::Object>());
+    if (cfg.startToken < 0 || cfg.startToken >= cfg.nVocab) throw Napi::RangeError::New(env, "start token out of the vocabulary");
+    cancel_.store(false);
+    progress_.store(0);
+    auto* w = new LaneWorker(env, this, Value(), false, cfg, std::move(chunks), {});
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  } catch (...) {
+    busy_.store(false);
+    throw;
+  }
+}
+
+Napi::Value Engine::Decode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireModel(env);
+  if (!ctx_) throw Napi::Error::New(env, "engine is not configured");
+  if (busy_.exchange(true)) throw Napi::Error::New(env, "engine is busy");
+  try {
+    Napi::Uint8Array stream = info[0].As<Napi::Uint8Array>();
+    Napi::Array lengths = info[1].As<Napi::Array>();
+    std::vector<std::vector<int32_t>> chunks(lengths.Length());
+    for (uint32_t i = 0; i < lengths.Length(); ++i) {
+      const double n = lengths.Get(i).As<Napi::Number>().DoubleValue();
+      if (!(n >= 0 && n <= (1 << 24))) throw Napi::RangeError::New(env, "chunk token count out of range");
+      chunks[i].assign(static_cast<size_t>(n), 0);
+    }
+    llmzip::LaneRunConfig cfg = runConfig(model_, lanes_, info[2].As<Napi::Object>());
+    if (cfg.startToken < 0 || cfg.startToken >= cfg.nVocab) throw Napi::RangeError::New(env, "start token out of the vocabulary");
+    cfg.skipCoding = false;
+    cancel_.store(false);
+    progress_.store(0);
+    std::vector<uint8_t> bytes(stream.Data(), stream.Data() + stream.ByteLength());
+    auto* w = new LaneWorker(env, this, Value(), true, cfg, std::move(chunks), std::move(bytes));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  } catch (...) {
+    busy_.store(false);
+    throw;
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("loadBackends", Napi::Function::New(env, LoadBackends));
+  exports.Set("Engine", Engine::Define(env));
+  exports.Set("codeWithLogits", Napi::Function::New(env, CodeWithLogits));
+  exports.Set("decodeWithLogits", Napi::Function::New(env, DecodeWithLogits));
+  exports.Set("frequencyTable", Napi::Function::New(env, FrequencyTable));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(llmzip_native, Init)

@@ -1,0 +1,128 @@
+#include "lane_coder.h"
+
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "freq_table.h"
+#include "llama.h"
+#include "range_coder.h"
+
+namespace llmzip {
+
+LaneSchedule::LaneSchedule(int32_t lanes, const std::vector<int32_t>& chunkLengths)
+    : lanes_(lanes), lengths_(chunkLengths), laneChunk_(lanes, -1), lanePos_(lanes, 0) {}
+
+bool LaneSchedule::next(std::vector<Slot>& active, std::vector<int32_t>& started) {
+  active.clear();
+  started.clear();
+  const int32_t nChunks = static_cast<int32_t>(lengths_.size());
+  for (int32_t lane = 0; lane < lanes_; ++lane) {
+    int32_t& c = laneChunk_[lane];
+    if (c >= 0 && lanePos_[lane] >= lengths_[c]) c = -1;
+    while (c < 0 && nextChunk_ < nChunks) {
+      const int32_t candidate = nextChunk_++;
+      if (lengths_[candidate] == 0) continue;  // nothing to code; never occupies a lane
+      c = candidate;
+      lanePos_[lane] = 0;
+      started.push_back(lane);
+    }
+    if (c >= 0) active.push_back({lane, c, lanePos_[lane]++});
+  }
+  return !active.empty();
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+struct BatchHolder {
+  llama_batch batch;
+  explicit BatchHolder(int32_t n) : batch(llama_batch_init(n, 0, 1)) {}
+  ~BatchHolder() { llama_batch_free(batch); }
+};
+
+}  // namespace
+
+void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vector<int32_t>>& chunks,
+              bool decoding, const std::vector<uint8_t>* stream, std::vector<uint8_t>* out,
+              LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel) {
+  std::vector<int32_t> lengths(chunks.size());
+  for (size_t i = 0; i < chunks.size(); ++i) lengths[i] = static_cast<int32_t>(chunks[i].size());
+
+  stats.chunkBits.assign(chunks.size(), 0.0);
+  LaneSchedule schedule(cfg.lanes, lengths);
+  BatchHolder holder(cfg.lanes);
+  llama_batch& batch = holder.batch;
+  llama_memory_t mem = llama_get_memory(ctx);
+  // Every run starts from an empty cache so that the cell layout, and with
+  // it the logits, cannot depend on what this context evaluated before.
+  llama_memory_clear(mem, true);
+
+  FreqTable table;
+  RangeEncoder encoder;
+  RangeDecoder decoder(decoding && stream ? stream->data() : nullptr, decoding && stream ? stream->size() : 0);
+
+  std::vector<LaneSchedule::Slot> active;
+  std::vector<int32_t> started;
+  while (schedule.next(active, started)) {
+    if (cancel.load(std::memory_order_relaxed)) throw std::runtime_error("cancelled");
+    for (int32_t lane : started) llama_memory_seq_rm(mem, lane, -1, -1);
+
+    batch.n_tokens = static_cast<int32_t>(active.size());
+    for (size_t i = 0; i < active.size(); ++i) {
+      const auto& s = active[i];
+      batch.token[i] = s.pos == 0 ? cfg.startToken : chunks[s.chunk][s.pos - 1];
+      batch.pos[i] = s.pos;
+      batch.n_seq_id[i] = 1;
+      batch.seq_id[i][0] = s.lane;
+      batch.logits[i] = 1;
+    }
+
+    const auto t0 = Clock::now();
+    const int32_t rc = llama_decode(ctx, batch);
+    stats.decodeSeconds += secondsSince(t0);
+    if (rc != 0) {
+      if (cancel.load()) throw std::runtime_error("cancelled");
+      throw std::runtime_error("llama_decode failed with code " + std::to_string(rc) +
+                               (rc == 1 ? " (no KV cache slot: context too small for the lanes)" : ""));
+    }
+
+    const auto t1 = Clock::now();
+    if (!cfg.skipCoding) {
+      for (size_t i = 0; i < active.size(); ++i) {
+        const auto& s = active[i];
+        const float* logits = llama_get_logits_ith(ctx, static_cast<int32_t>(i));
+        if (!logits) throw std::runtime_error("no logits for batch row " + std::to_string(i));
+        if (!table.build(logits, cfg.nVocab)) throw std::runtime_error("the model produced NaN or infinite logits");
+        int32_t tok;
+        uint64_t cum;
+        if (decoding) {
+          tok = table.find(decoder.target(), &cum);
+          decoder.consume(cum, table.freq[tok]);
+          chunks[s.chunk][s.pos] = tok;
+        } else {
+          tok = chunks[s.chunk][s.pos];
+          if (tok < 0 || tok >= cfg.nVocab) throw std::runtime_error("token id out of the vocabulary");
+          cum = table.cumulative(tok);
+          encoder.encode(cum, table.freq[tok]);
+        }
+        stats.modelBits += table.modelBits(logits, tok);
+        const double bits = static_cast<double>(kTotalBits) - std::log2(static_cast<double>(table.freq[tok]));
+        stats.tableBits += bits;
+        stats.chunkBits[s.chunk] += bits;
+      }
+    }
+    stats.codingSeconds += secondsSince(t1);
+    stats.tokens += static_cast<int64_t>(active.size());
+    stats.steps += 1;
+    progress.fetch_add(static_cast<int64_t>(active.size()), std::memory_order_relaxed);
+  }
+  if (!decoding && !cfg.skipCoding && out) *out = encoder.finish();
+}
+
+}  // namespace llmzip

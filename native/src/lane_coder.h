@@ -1,0 +1,71 @@
+// The lockstep lane schedule, shared by encoder and decoder.
+//
+// K lanes decode in one llama context, one token per lane per step. Chunks
+// are handed to lanes in order: at the start of every step each idle lane
+// takes the next unstarted chunk, lowest lane first. The schedule therefore
+// depends only on the lane count and the chunk token counts, which the
+// archive records, so the decoder rebuilds exactly the batches the encoder
+// evaluated (llama.cpp's logits depend on the batch composition).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+struct llama_context;
+struct llama_model;
+
+namespace llmzip {
+
+struct LaneRunStats {
+  int64_t tokens = 0;
+  double modelBits = 0;      // -log2 p under the model's exact softmax
+  double tableBits = 0;      // -log2 (freq / 2^31) under the coded table
+  double decodeSeconds = 0;  // time inside llama_decode
+  double codingSeconds = 0;  // frequency tables + range coding
+  int64_t steps = 0;
+  std::vector<double> chunkBits;  // tableBits per chunk: lets the caller compare each chunk with its fallback
+};
+
+// What one step needs from the caller for every active lane: the token to
+// code (encoder) or a place to put the decoded token (decoder).
+class LaneSchedule {
+ public:
+  LaneSchedule(int32_t lanes, const std::vector<int32_t>& chunkLengths);
+
+  struct Slot {
+    int32_t lane;
+    int32_t chunk;
+    int32_t pos;  // position within the chunk of the token this step predicts
+  };
+
+  // Fills `active` with this step's lanes in batch order; false when done.
+  // `started` receives the lanes that begin a new chunk this step.
+  bool next(std::vector<Slot>& active, std::vector<int32_t>& started);
+
+ private:
+  int32_t lanes_;
+  const std::vector<int32_t>& lengths_;
+  int32_t nextChunk_ = 0;
+  std::vector<int32_t> laneChunk_;
+  std::vector<int32_t> lanePos_;
+};
+
+struct LaneRunConfig {
+  int32_t lanes = 1;
+  int32_t startToken = 0;
+  int32_t nVocab = 0;
+  bool skipCoding = false;  // evaluate only: the benchmark's "model time" baseline
+};
+
+// Runs the schedule. For encoding, `chunks` holds the tokens and `out` gets
+// the range-coded stream. For decoding, `stream` is read and `chunks` is
+// filled (each resized to its length beforehand).
+// Throws std::runtime_error on llama errors or cancellation.
+void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vector<int32_t>>& chunks,
+              bool decoding, const std::vector<uint8_t>* stream, std::vector<uint8_t>* out,
+              LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel);
+
+}  // namespace llmzip

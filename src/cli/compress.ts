@@ -1,0 +1,89 @@
+import type { Command } from "commander";
+import { compress } from "../codec/compress.js";
+import type { AdapterSpec } from "../codec/options.js";
+import type { GpuMode } from "../engine/engine.js";
+import { runFileJobs, type FileJobFlags } from "./file-jobs.js";
+import { makeReporter } from "./output.js";
+import { addEngineOptions, addOutputOptions, gpuOption, parseAdapter, parsePositiveInt } from "./options.js";
+import { ProgressBar } from "./progress.js";
+import { modelForCompress } from "./resolve-model.js";
+import { describeRatio } from "./summary.js";
+
+interface CompressFlags extends FileJobFlags {
+  model?: string;
+  lanes?: number;
+  ctx?: number;
+  threads?: number;
+  gpu: GpuMode;
+  adapter?: AdapterSpec[];
+  verify?: boolean;
+  forceModel?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export const SUFFIX = ".llmz";
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("compress")
+    .alias("c")
+    .description("compress files (or stdin) into .llmz archives")
+    .argument("[files...]", "files to compress; none or - reads stdin and writes stdout");
+  addOutputOptions(cmd);
+  addEngineOptions(cmd);
+  cmd
+    .option("--lanes <n>", "sequences decoded in lockstep (default 16)", parsePositiveInt("--lanes", 256))
+    .option("--ctx <n>", "tokens of context per lane (default: model's, at most 2048)", parsePositiveInt("--ctx"))
+    .addOption(gpuOption())
+    .option("--adapter <path[:scale]>", "apply a LoRA adapter (repeatable)", parseAdapter)
+    .option("--verify", "decode the archive in the same run and compare before writing it")
+    .option("--force-model", "code every representable chunk with the model, even where brotli is smaller")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  llmzip compress -m model.gguf notes.txt        writes notes.txt.llmz
+  LLMZIP_MODEL=model.gguf llmzip c a.txt b.txt   one archive per file
+  cat log.txt | llmzip c -m model.gguf > log.llmz
+  llmzip compress --verify --rm notes.txt        keep only the verified archive`,
+    )
+    .action(async (files: string[], flags: CompressFlags) => {
+      const rep = makeReporter(flags);
+      const verify = Boolean(flags.verify || flags.rm);
+      process.exitCode = await runFileJobs(
+        files,
+        flags,
+        {
+          outputName: (input) => `${input}${SUFFIX}`,
+          transform: async (data, label, signal) => {
+            const model = modelForCompress(flags.model);
+            const bar = new ProgressBar(label, rep);
+            const t0 = performance.now();
+            try {
+              const { archive, stats } = await compress(data, {
+                model,
+                lanes: flags.lanes,
+                ctx: flags.ctx,
+                threads: flags.threads,
+                gpu: flags.gpu,
+                adapters: flags.adapter,
+                verify,
+                forceModel: flags.forceModel,
+                signal,
+                verbose: flags.verbose,
+                onProgress: (p) => bar.update(p),
+                onWarning: (m) => rep.warn(m),
+              });
+              bar.stop();
+              if (process.stderr.isTTY || rep.verbose) rep.info(describeRatio(label, data.length, archive.length, (performance.now() - t0) / 1000, stats));
+              return archive;
+            } finally {
+              bar.stop();
+            }
+          },
+        },
+        rep,
+      );
+    });
+}

@@ -1,0 +1,70 @@
+import path from "node:path";
+import type { Command } from "commander";
+import { decompress } from "../codec/decompress.js";
+import type { AdapterSpec } from "../codec/options.js";
+import { UsageError } from "../errors.js";
+import { SUFFIX } from "./compress.js";
+import { runFileJobs, type FileJobFlags } from "./file-jobs.js";
+import { makeReporter } from "./output.js";
+import { addEngineOptions, addOutputOptions, parseAdapter } from "./options.js";
+import { ProgressBar } from "./progress.js";
+import { modelForDecompress } from "./resolve-model.js";
+
+interface DecompressFlags extends FileJobFlags {
+  model?: string;
+  threads?: number;
+  adapter?: AdapterSpec[];
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("decompress")
+    .alias("d")
+    .description("restore files from .llmz archives")
+    .argument("[files...]", "archives to decompress; none or - reads stdin and writes stdout");
+  addOutputOptions(cmd);
+  addEngineOptions(cmd);
+  cmd
+    .option("--adapter <path>", "LoRA adapter the archive needs (repeatable; matched by fingerprint)", parseAdapter)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  llmzip decompress -m model.gguf notes.txt.llmz   writes notes.txt
+  llmzip d -c notes.txt.llmz | less                to standard output
+  llmzip d -o copy.txt notes.txt.llmz`,
+    )
+    .action(async (files: string[], flags: DecompressFlags) => {
+      const rep = makeReporter(flags);
+      process.exitCode = await runFileJobs(
+        files,
+        flags,
+        {
+          outputName: (input) => {
+            if (!input.endsWith(SUFFIX) || path.basename(input) === SUFFIX) throw new UsageError(`${input}: unknown suffix (expected ${SUFFIX}); use -o to name the output`);
+            return input.slice(0, -SUFFIX.length);
+          },
+          transform: async (data, label, signal) => {
+            const bar = new ProgressBar(label, rep);
+            try {
+              const { data: out } = await decompress(data, {
+                model: modelForDecompress(flags.model),
+                adapters: flags.adapter?.map((a) => a.path),
+                threads: flags.threads,
+                signal,
+                verbose: flags.verbose,
+                onProgress: (p) => bar.update(p),
+                onWarning: (m) => rep.warn(m),
+              });
+              return out;
+            } finally {
+              bar.stop();
+            }
+          },
+        },
+        rep,
+      );
+    });
+}

@@ -1,0 +1,96 @@
+import fs from "node:fs";
+import { CancelledError, FileError, UsageError } from "../errors.js";
+import { readInput, readStdin, removePendingTemps, sameFile, writeAtomic, writeStdout, describeFsError } from "./files.js";
+import { reportError, type Reporter } from "./output.js";
+
+/** The output flags compress and decompress share (gzip/zstd conventions). */
+export interface FileJobFlags {
+  output?: string;
+  stdout?: boolean;
+  force?: boolean;
+  rm?: boolean;
+}
+
+export interface FileJob {
+  /** Default output name for an input file, or a UsageError when there is none. */
+  outputName(input: string): string;
+  /** Turns input bytes into output bytes; must throw rather than return partial data. */
+  transform(data: Buffer, label: string, signal: AbortSignal): Promise<Uint8Array>;
+}
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Runs a job over files (or stdin to stdout) with atomic outputs. A signal
+ * aborts the running job, removes its temporary output and exits 130/143;
+ * inputs are removed (--rm) only after their output is complete.
+ */
+export async function runFileJobs(files: string[], flags: FileJobFlags, job: FileJob, rep: Reporter): Promise<number> {
+  const inputs = files.length === 0 ? ["-"] : files;
+  if (flags.output && inputs.length > 1) throw new UsageError("-o names one output; it cannot be used with several input files");
+  if (flags.output && flags.stdout) throw new UsageError("-o and -c both choose the output; use one");
+  if (flags.rm && (flags.stdout || inputs.includes("-"))) {
+    if (flags.stdout || inputs.every((i) => i === "-")) throw new UsageError("--rm needs an output file (not standard output)");
+  }
+
+  const controller = new AbortController();
+  let signalled: string | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) {
+      // Second signal: leave at once, still without leaving partial files.
+      removePendingTemps();
+      process.exit(SIGNAL_EXIT[sig] ?? 1);
+    }
+    signalled = sig;
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  let exitCode = 0;
+  try {
+    for (const input of inputs) {
+      if (signalled) break;
+      try {
+        await runOne(input, flags, job, controller.signal, rep);
+      } catch (err) {
+        if (signalled || err instanceof CancelledError) {
+          removePendingTemps();
+          rep.info(`llmzip: interrupted${input === "-" ? "" : ` while processing ${input}`}; nothing was written`);
+          return SIGNAL_EXIT[signalled ?? "SIGINT"] ?? 130;
+        }
+        exitCode = reportError(err, rep.verbose);
+        if (err instanceof UsageError) return exitCode;
+      }
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  return signalled ? (SIGNAL_EXIT[signalled] ?? 130) : exitCode;
+}
+
+async function runOne(input: string, flags: FileJobFlags, job: FileJob, signal: AbortSignal, rep: Reporter): Promise<void> {
+  const fromStdin = input === "-";
+  const toStdout = Boolean(flags.stdout) || (fromStdin && !flags.output);
+  const target = toStdout ? undefined : (flags.output ?? job.outputName(input));
+  if (fromStdin && process.stdin.isTTY) throw new UsageError("refusing to read data from a terminal; give a file name or pipe data in");
+  if (toStdout && process.stdout.isTTY && !flags.force) throw new UsageError("refusing to write binary data to a terminal; use -o FILE, redirect, or -f");
+  if (target && !fromStdin && sameFile(input, target)) throw new FileError(`${input}: output would overwrite the input`);
+  if (target && !flags.force && fs.existsSync(target)) throw new FileError(`${target}: already exists (use -f to overwrite)`);
+
+  const data = fromStdin ? await readStdin() : readInput(input);
+  const out = await job.transform(data, fromStdin ? "stdin" : input, signal);
+  if (signal.aborted) throw new CancelledError("interrupted");
+  if (target) writeAtomic(target, out, { force: Boolean(flags.force) });
+  else await writeStdout(out);
+
+  if (flags.rm && !fromStdin && target) {
+    try {
+      fs.rmSync(input);
+    } catch (e) {
+      throw new FileError(`${input}: output written, but the input could not be removed: ${describeFsError(e)}`);
+    }
+    rep.debug(`removed ${input}`);
+  }
+}

@@ -1,0 +1,123 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { FileError } from "../errors.js";
+
+/** Reads a whole input file, with a one-line error for the usual mistakes. */
+export function readInput(file: string): Buffer {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    throw new FileError(`${file}: ${describeFsError(e)}`);
+  }
+  if (st.isDirectory()) throw new FileError(`${file}: is a directory`);
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new FileError(`${file}: ${describeFsError(e)}`);
+  }
+}
+
+export async function readStdin(): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const piece of process.stdin) parts.push(piece as Buffer);
+  return Buffer.concat(parts);
+}
+
+export function describeFsError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case "ENOENT":
+      return "no such file or directory";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "ENOSPC":
+      return "no space left on device";
+    case "EDQUOT":
+      return "disk quota exceeded";
+    case "EISDIR":
+      return "is a directory";
+    case "EROFS":
+      return "read-only file system";
+    case "ENOTDIR":
+      return "a folder in the path is not a folder";
+    default:
+      return (e as Error)?.message?.split("\n")[0] ?? String(e);
+  }
+}
+
+/** Temporary files this process has open, removed on failure and on signals. */
+const pendingTemps = new Set<string>();
+
+export function removePendingTemps(): void {
+  for (const t of pendingTemps) {
+    try {
+      fs.rmSync(t, { force: true });
+    } catch {
+      /* best effort on the way out */
+    }
+  }
+  pendingTemps.clear();
+}
+
+/**
+ * Writes `data` to `target` atomically: a temporary file in the same folder,
+ * fsync'd, then renamed over the target. A failure or a signal leaves
+ * nothing behind, and a concurrent writer can only ever see a complete file.
+ */
+export function writeAtomic(target: string, data: Uint8Array, opts: { force: boolean; mode?: number }): void {
+  const dir = path.dirname(path.resolve(target));
+  if (!opts.force && fs.existsSync(target)) throw new FileError(`${target}: already exists (use -f to overwrite)`);
+  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`);
+  pendingTemps.add(tmp);
+  try {
+    const fd = fs.openSync(tmp, "wx", opts.mode ?? 0o644);
+    try {
+      let off = 0;
+      while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (opts.force) {
+      fs.renameSync(tmp, target);
+    } else {
+      // link() refuses an existing target atomically, so two runs racing for
+      // the same name cannot overwrite each other's complete file.
+      try {
+        fs.linkSync(tmp, target);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new FileError(`${target}: already exists (use -f to overwrite)`);
+        throw e;
+      }
+      fs.rmSync(tmp, { force: true });
+    }
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    if (e instanceof FileError) throw e;
+    throw new FileError(`${target}: cannot write: ${describeFsError(e)}`);
+  } finally {
+    pendingTemps.delete(tmp);
+  }
+}
+
+/** Writes to stdout and waits until it drained (errors such as EPIPE become FileError). */
+export function writeStdout(data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(data, (err) => (err ? reject(new FileError(`cannot write to standard output: ${describeFsError(err)}`)) : resolve()));
+  });
+}
+
+/** True when two paths name the same file (also through links). */
+export function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    const sa = fs.statSync(a);
+    const sb = fs.statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,10 @@
+import type { CompressStats } from "../codec/compress.js";
+
+/** `notes.txt: 12,345 -> 2,345 bytes (1.520 bits/byte, 81.0% saved) in 3.2 s, 1,234 tok/s` */
+export function describeRatio(label: string, before: number, after: number, seconds: number, stats?: CompressStats): string {
+  const bpb = before > 0 ? ((after * 8) / before).toFixed(3) : "-";
+  const saved = before > 0 ? `${(100 * (1 - after / before)).toFixed(1)}% saved` : "empty";
+  const rate = stats?.lanes && stats.encodeSeconds > 0 ? `, ${Math.round(stats.lanes.tokens / stats.encodeSeconds).toLocaleString("en-US")} tok/s` : "";
+  const how = stats && stats.method === "plain" ? " [brotli/stored: the model did not help]" : "";
+  return `${label}: ${before.toLocaleString("en-US")} -> ${after.toLocaleString("en-US")} bytes (${bpb} bits/byte, ${saved}) in ${seconds.toFixed(1)} s${rate}${how}`;
+}

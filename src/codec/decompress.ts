@@ -1,0 +1,152 @@
+import { ChunkMethod, parseArchive, type ArchiveHeader } from "../container/format.js";
+import { CorruptArchiveError, MismatchError, ModelError } from "../errors.js";
+import { LlamaEngine } from "../engine/engine.js";
+import type { Backend } from "../engine/locate.js";
+import { fingerprintFile } from "../models/fingerprint.js";
+import { brotliExact, crc32 } from "./fallback.js";
+import type { DecompressOptions } from "./options.js";
+import { FIXED_LANE_SETTINGS, FREQ_BITS } from "./compress.js";
+
+export interface DecompressResult {
+  data: Uint8Array;
+  header: ArchiveHeader;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+/** Checks that a model file is the one the archive was made with, before any decoding. */
+async function checkModel(header: ArchiveHeader, modelPath: string): Promise<void> {
+  const want = header.model;
+  if (!want) return;
+  const got = await fingerprintFile(modelPath).catch(() => {
+    throw new ModelError(`model file not found: ${modelPath}`);
+  });
+  if (got.size !== want.size || hex(got.sha256) !== hex(want.sha256)) {
+    throw new MismatchError(
+      `wrong model: the archive needs ${want.name} (${mb(want.size)}, sha256 ${hex(want.sha256).slice(0, 12)}…), ` +
+        `but ${modelPath} is ${mb(got.size)} with sha256 ${hex(got.sha256).slice(0, 12)}…`,
+    );
+  }
+}
+
+/** Resolves the archive's adapter set to files given by the user, matched by fingerprint. */
+async function resolveAdapters(header: ArchiveHeader, setIndex: number, files: string[]): Promise<{ path: string; scale: number }[]> {
+  const set = header.adapterSets[setIndex] ?? [];
+  if (set.length === 0) return [];
+  const byHash = new Map<string, string>();
+  for (const f of files) {
+    const fp = await fingerprintFile(f).catch(() => {
+      throw new ModelError(`adapter file not found: ${f}`);
+    });
+    byHash.set(hex(fp.sha256), f);
+  }
+  return set.map((a) => {
+    const file = byHash.get(hex(a.sha256));
+    if (!file) {
+      throw new MismatchError(
+        `the archive needs adapter ${a.name} (sha256 ${hex(a.sha256).slice(0, 12)}…, scale ${a.scale}); pass it with --adapter PATH`,
+      );
+    }
+    return { path: file, scale: a.scale };
+  });
+}
+
+function checkSettings(header: ArchiveHeader, engine: LlamaEngine, warn?: (m: string) => void): void {
+  const s = header.settings;
+  if (!s) return;
+  const info = engine.info;
+  if (s.freqBits !== FREQ_BITS) throw new MismatchError(`archive uses ${s.freqBits}-bit frequency tables; this llmzip codes ${FREQ_BITS}-bit ones`);
+  if (s.flashAttention !== FIXED_LANE_SETTINGS.flashAttention || s.kvType !== FIXED_LANE_SETTINGS.kvType) {
+    throw new MismatchError(`archive was coded with flash attention ${s.flashAttention ? "on" : "off"} and a ${s.kvType} KV cache, which this llmzip does not offer`);
+  }
+  if (s.mixer !== 0) throw new MismatchError(`archive uses context-mixing configuration ${s.mixer}, which this llmzip does not know`);
+  if (s.vocabSize !== info.vocabSize || s.startToken !== info.startToken) {
+    throw new MismatchError(`model vocabulary differs from the archive's (vocab ${info.vocabSize} vs ${s.vocabSize})`);
+  }
+  if (s.cpuVariant && info.cpuVariant && s.cpuVariant !== info.cpuVariant) {
+    warn?.(`archive was made with llama.cpp's ${s.cpuVariant} CPU kernels and this machine uses ${info.cpuVariant}; if the logits differ, decoding fails its checksum`);
+  }
+}
+
+/**
+ * Decompresses an llmzip archive. Every chunk is checked against its CRC-32
+ * and the whole output against the original's; any difference throws
+ * before the caller writes anything.
+ */
+export async function decompress(archive: Uint8Array, opts: DecompressOptions = {}): Promise<DecompressResult> {
+  const { header, body } = parseArchive(archive);
+  const decodedStreams: Int32Array[][] = [];
+  if (header.model && header.settings) {
+    const modelPath = opts.engine?.modelPath ?? opts.model;
+    if (!modelPath) {
+      throw new ModelError(
+        `this archive needs the model ${header.model.name} (${mb(header.model.size)}, sha256 ${hex(header.model.sha256).slice(0, 12)}…); pass it with -m PATH or set LLMZIP_MODEL`,
+      );
+    }
+    await checkModel(header, modelPath);
+    const settings = header.settings;
+    const engine = opts.engine ?? LlamaEngine.openOn(modelPath, settings.backend as Backend, { threads: opts.threads, verbose: opts.verbose });
+    try {
+      if (engine.info.backend !== settings.backend) {
+        throw new MismatchError(`archive was coded on the ${settings.backend} backend; decoding on ${engine.info.backend} would give other logits`);
+      }
+      checkSettings(header, engine, opts.onWarning);
+      const total = header.chunks.reduce((n, c) => n + (c.method === ChunkMethod.Llm ? c.tokenCount : 0), 0);
+      let doneBefore = 0;
+      for (let s = 0; s < header.streams.length; s++) {
+        const stream = header.streams[s];
+        const streamBytes = body.streams[s];
+        if (!stream || !streamBytes) throw new CorruptArchiveError("archive is corrupt: missing stream");
+        const lengths = header.chunks.filter((c) => c.method === ChunkMethod.Llm && c.stream === s).map((c) => c.tokenCount);
+        const adapters = await resolveAdapters(header, stream.adapterSet, opts.adapters ?? []);
+        engine.configure({ lanes: Math.min(settings.lanes, Math.max(1, lengths.length)), ctx: settings.ctx, ...FIXED_LANE_SETTINGS, adapters });
+        const base = doneBefore;
+        const { chunks } = await engine.decode(streamBytes, lengths, {
+          signal: opts.signal,
+          onProgress: (done) => opts.onProgress?.({ phase: "decode", done: base + done, total }),
+        });
+        doneBefore += lengths.reduce((a, b) => a + b, 0);
+        decodedStreams[s] = chunks;
+      }
+      return assemble(header, body.blobs, decodedStreams, engine);
+    } finally {
+      if (!opts.engine) engine.close();
+    }
+  }
+  return assemble(header, body.blobs, decodedStreams, undefined);
+}
+
+function assemble(header: ArchiveHeader, blobs: Uint8Array[], streams: Int32Array[][], engine: LlamaEngine | undefined): DecompressResult {
+  const out = Buffer.allocUnsafe(header.originalLength);
+  let offset = 0;
+  let blobIndex = 0;
+  const nextInStream = streams.map(() => 0);
+  header.chunks.forEach((c, i) => {
+    let bytes: Uint8Array;
+    if (c.method === ChunkMethod.Llm) {
+      const k = nextInStream[c.stream] ?? 0;
+      nextInStream[c.stream] = k + 1;
+      const tokens = streams[c.stream]?.[k];
+      if (!tokens || !engine) throw new CorruptArchiveError("archive is corrupt: chunk table and streams disagree");
+      bytes = engine.detokenize(tokens);
+    } else {
+      const blob = blobs[blobIndex++];
+      if (!blob) throw new CorruptArchiveError("archive is corrupt: missing chunk data");
+      bytes = c.method === ChunkMethod.Brotli ? brotliExact(blob, c.rawLength) : blob;
+    }
+    if (bytes.length !== c.rawLength || crc32(bytes) !== c.crc32) {
+      throw new CorruptArchiveError(
+        c.method === ChunkMethod.Llm
+          ? `chunk ${i + 1} of ${header.chunks.length} fails its checksum: the model's predictions differ from the compressor's (other model build, backend or CPU kernels?) or the archive is damaged`
+          : `chunk ${i + 1} of ${header.chunks.length} fails its checksum: the archive is damaged`,
+      );
+    }
+    out.set(bytes, offset);
+    offset += bytes.length;
+  });
+  if (offset !== header.originalLength || crc32(out) !== header.originalCrc32) {
+    throw new CorruptArchiveError("archive is corrupt: the output fails the original's checksum");
+  }
+  return { data: out, header };
+}

@@ -1,0 +1,29 @@
+import zlib from "node:zlib";
+import { CorruptArchiveError } from "../errors.js";
+
+/** brotli at its strongest setting, the same as `brotli -q 11` (window 2^24). */
+export function brotliMax(data: Uint8Array): Buffer {
+  return zlib.brotliCompressSync(data, {
+    params: {
+      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+      [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
+      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+    },
+  });
+}
+
+/** Decompresses a brotli blob that must expand to exactly `expected` bytes. */
+export function brotliExact(blob: Uint8Array, expected: number): Buffer {
+  let out: Buffer;
+  try {
+    out = zlib.brotliDecompressSync(blob, { maxOutputLength: Math.max(1, expected) });
+  } catch {
+    throw new CorruptArchiveError("archive is corrupt: a brotli chunk does not decompress");
+  }
+  if (out.length !== expected) throw new CorruptArchiveError("archive is corrupt: a brotli chunk has the wrong length");
+  return out;
+}
+
+export function crc32(data: Uint8Array): number {
+  return zlib.crc32(data) >>> 0;
+}

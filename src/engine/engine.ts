@@ -1,0 +1,172 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { CancelledError, ModelError, UsageError } from "../errors.js";
+import { backendLibDir, type Backend } from "./locate.js";
+import { loadAddon, type LaneRunStats, type NativeEngine, type NativeLaneConfig, type NativeModelInfo } from "./native.js";
+
+/** What the user may ask for with --gpu. */
+export type GpuMode = "auto" | "off" | "cuda" | "vulkan" | "metal";
+
+export interface EngineOptions {
+  gpu?: GpuMode;
+  /** llama.cpp threads; a performance setting only (never changes output). */
+  threads?: number;
+  /** Show llama.cpp's own log on stderr. */
+  verbose?: boolean;
+}
+
+/** Settings of one lane context. All but threads change logits and go into archives. */
+export interface LaneSettings {
+  lanes: number;
+  ctx: number;
+  flashAttention: boolean;
+  kvType: string;
+  adapters: { path: string; scale: number }[];
+}
+
+export interface EngineInfo extends NativeModelInfo {
+  backend: Backend;
+  cpuVariant: string;
+  /** Token fed at position 0 of every chunk: BOS, else EOS, else 0. */
+  startToken: number;
+  threads: number;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Called about ten times a second with the number of tokens processed so far. */
+  onProgress?: (tokens: number) => void;
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+function hasNvidiaDriver(): boolean {
+  return fs.existsSync("/proc/driver/nvidia/version");
+}
+
+/** Maps --gpu to a backend. `auto` takes CUDA only when a driver and the CUDA engine are present. */
+export function chooseBackend(gpu: GpuMode): Backend {
+  switch (gpu) {
+    case "off":
+      return "cpu";
+    case "metal":
+      throw new UsageError("--gpu metal needs macOS; this llmzip build runs on Linux (use --gpu off, cuda or vulkan)");
+    case "cuda":
+    case "vulkan":
+      return gpu;
+    case "auto":
+      return hasNvidiaDriver() && backendLibDir("cuda") ? "cuda" : "cpu";
+  }
+}
+
+/**
+ * A loaded model and its lane context: the only door to the native engine.
+ * One engine runs one lane job at a time.
+ */
+export class LlamaEngine {
+  readonly info: EngineInfo;
+  readonly modelPath: string;
+  private native: NativeEngine;
+  private configured: string | undefined;
+  private readonly threads: number;
+
+  private constructor(native: NativeEngine, modelPath: string, info: EngineInfo, threads: number) {
+    this.native = native;
+    this.modelPath = modelPath;
+    this.info = info;
+    this.threads = threads;
+  }
+
+  /** Loads a GGUF model on the chosen backend. */
+  static open(modelPath: string, opts: EngineOptions = {}): LlamaEngine {
+    const backend = chooseBackend(opts.gpu ?? "off");
+    return LlamaEngine.openOn(modelPath, backend, opts);
+  }
+
+  /** Loads a GGUF model on an explicit backend (the decoder uses the archive's). */
+  static openOn(modelPath: string, backend: Backend, opts: EngineOptions = {}): LlamaEngine {
+    const threads = opts.threads ?? defaultThreads();
+    if (!Number.isInteger(threads) || threads < 1 || threads > 1024) throw new UsageError(`--threads must be a whole number from 1 to 1024 (got ${threads})`);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(modelPath);
+    } catch {
+      throw new ModelError(`model file not found: ${modelPath}`);
+    }
+    if (!stat.isFile()) throw new ModelError(`model path is not a file: ${modelPath}`);
+    const libDir = backendLibDir(backend);
+    if (!libDir) throw new ModelError(`the ${backend} backend is not installed (node-llama-cpp's @node-llama-cpp/linux-x64${backend === "cpu" ? "" : `-${backend}`} package)`);
+    const addon = loadAddon(backend);
+    const loaded = addon.loadBackends(libDir, process.env.LLMZIP_LLAMA_LOG === "1");
+    const gpuDevice = loaded.devices.find((d) => d.type === 1 || d.type === 2);
+    if (backend !== "cpu" && !gpuDevice) throw new ModelError(`no ${backend} device found on this machine (use --gpu off)`);
+    let native: NativeEngine;
+    try {
+      native = new addon.Engine({ modelPath, gpuLayers: backend === "cpu" ? 0 : 999 });
+    } catch (e) {
+      throw new ModelError(`${(e as Error).message} (is it a GGUF model file?)`);
+    }
+    const raw = native.info();
+    if (raw.hasEncoder) throw new ModelError(`${path.basename(modelPath)} is an encoder-decoder model; llmzip needs a decoder-only language model`);
+    const startToken = raw.bos >= 0 ? raw.bos : raw.eos >= 0 ? raw.eos : 0;
+    return new LlamaEngine(native, modelPath, { ...raw, backend, cpuVariant: backend === "cpu" ? loaded.cpuVariant : "", startToken, threads }, threads);
+  }
+
+  tokenize(bytes: Uint8Array): Int32Array {
+    return this.native.tokenize(bytes);
+  }
+
+  detokenize(tokens: Int32Array): Buffer {
+    return this.native.detokenize(tokens);
+  }
+
+  /** (Re)creates the lane context when the settings differ from the current one. */
+  configure(settings: LaneSettings): void {
+    const config: NativeLaneConfig = { ...settings, threads: this.threads };
+    const key = JSON.stringify(config);
+    if (key === this.configured) return;
+    this.configured = undefined;
+    try {
+      this.native.configure(config);
+    } catch (e) {
+      throw new ModelError((e as Error).message);
+    }
+    this.configured = key;
+  }
+
+  /** Range-codes chunks of tokens in lockstep lanes; one stream for the whole run. */
+  encode(chunks: Int32Array[], opts: RunOptions & { skipCoding?: boolean } = {}): Promise<{ stream: Buffer; stats: LaneRunStats }> {
+    return this.track(() => this.native.encode(chunks, { startToken: this.info.startToken, skipCoding: opts.skipCoding ?? false }), opts);
+  }
+
+  /** Decodes a stream made by {@link encode} with the same settings and chunk lengths. */
+  decode(stream: Uint8Array, lengths: number[], opts: RunOptions = {}): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }> {
+    return this.track(() => this.native.decode(stream, lengths, { startToken: this.info.startToken }), opts);
+  }
+
+  close(): void {
+    this.native.close();
+  }
+
+  private async track<T>(run: () => Promise<T>, opts: RunOptions): Promise<T> {
+    if (opts.signal?.aborted) throw new CancelledError("interrupted");
+    const onAbort = () => this.native.cancel();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = opts.onProgress ? setInterval(() => opts.onProgress?.(this.native.progress()), 100) : undefined;
+    try {
+      const result = await run();
+      opts.onProgress?.(this.native.progress());
+      return result;
+    } catch (e) {
+      const err = e as Error & { cancelled?: boolean };
+      if (err.cancelled || opts.signal?.aborted) throw new CancelledError("interrupted");
+      throw new ModelError(`model evaluation failed: ${err.message}`);
+    } finally {
+      if (timer) clearInterval(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}

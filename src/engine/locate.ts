@@ -1,0 +1,40 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Backends llmzip can run on; each maps to one prebuilt llama.cpp package. */
+export type Backend = "cpu" | "cuda" | "vulkan";
+
+const BACKEND_PACKAGES: Record<Backend, { pkg: string; bins: string }> = {
+  cpu: { pkg: "@node-llama-cpp/linux-x64", bins: "linux-x64" },
+  cuda: { pkg: "@node-llama-cpp/linux-x64-cuda", bins: "linux-x64-cuda" },
+  vulkan: { pkg: "@node-llama-cpp/linux-x64-vulkan", bins: "linux-x64-vulkan" },
+};
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The package root (the folder holding package.json), from dist/ or src/. */
+export const packageRoot = path.resolve(here, "..", "..");
+
+/** Finds an installed package by walking up node_modules folders, as Node does. */
+export function findPackageDir(name: string, from: string = packageRoot): string | undefined {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", name);
+    if (fs.existsSync(path.join(candidate, "package.json"))) return fs.realpathSync(candidate);
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** Folder with the prebuilt llama.cpp / ggml libraries of a backend, if installed. */
+export function backendLibDir(backend: Backend): string | undefined {
+  const { pkg, bins } = BACKEND_PACKAGES[backend];
+  const dir = findPackageDir(pkg);
+  const libs = dir && path.join(dir, "bins", bins);
+  return libs && fs.existsSync(libs) ? libs : undefined;
+}
+
+/** Path of llmzip's compiled addon for a backend, if it was built. */
+export function addonPath(backend: Backend): string | undefined {
+  const p = path.join(packageRoot, "native", "build", backend, "build", "Release", `llmzip_${backend}.node`);
+  return fs.existsSync(p) ? p : undefined;
+}

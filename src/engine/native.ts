@@ -1,0 +1,92 @@
+import { createRequire } from "node:module";
+import { ModelError } from "../errors.js";
+import { addonPath, backendLibDir, type Backend } from "./locate.js";
+
+/** Statistics of one lane run, measured inside the native loop. */
+export interface LaneRunStats {
+  tokens: number;
+  steps: number;
+  /** Sum of -log2 p(token) under the model's exact softmax. */
+  modelBits: number;
+  /** Sum of -log2 (freq/2^31) under the coded integer tables: what the coder should spend. */
+  tableBits: number;
+  decodeSeconds: number;
+  codingSeconds: number;
+  /** tableBits of each chunk (empty when coding was skipped). */
+  chunkBits: Float64Array;
+}
+
+export interface NativeModelInfo {
+  description: string;
+  name: string;
+  architecture: string;
+  vocabSize: number;
+  contextLength: number;
+  parameters: number;
+  bos: number;
+  eos: number;
+  hasEncoder: boolean;
+  recurrent: boolean;
+}
+
+export interface NativeLaneConfig {
+  lanes: number;
+  ctx: number;
+  threads: number;
+  flashAttention: boolean;
+  kvType: string;
+  adapters: { path: string; scale: number }[];
+}
+
+export interface NativeEngine {
+  info(): NativeModelInfo;
+  tokenize(bytes: Uint8Array): Int32Array;
+  detokenize(tokens: Int32Array): Buffer;
+  configure(config: NativeLaneConfig): void;
+  encode(chunks: Int32Array[], opts: { startToken: number; skipCoding?: boolean }): Promise<{ stream: Buffer; stats: LaneRunStats }>;
+  decode(stream: Uint8Array, lengths: number[], opts: { startToken: number }): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }>;
+  progress(): number;
+  cancel(): void;
+  close(): void;
+}
+
+export interface NativeAddon {
+  loadBackends(dir: string, logToStderr?: boolean): { cpuVariant: string; devices: { name: string; description: string; type: number }[] };
+  Engine: new (opts: { modelPath: string; gpuLayers?: number }) => NativeEngine;
+  codeWithLogits(rows: Float32Array, vocab: number, tokens: Int32Array): { stream: Buffer; modelBits: number };
+  decodeWithLogits(stream: Uint8Array, rows: Float32Array, vocab: number): Int32Array;
+  frequencyTable(logits: Float32Array): Uint32Array;
+}
+
+const require = createRequire(import.meta.url);
+const loaded = new Map<Backend, NativeAddon>();
+
+/**
+ * Loads llmzip's addon for a backend. One process can use one backend: the
+ * llama.cpp libraries of different backends must not be mixed.
+ */
+export function loadAddon(backend: Backend): NativeAddon {
+  const hit = loaded.get(backend);
+  if (hit) return hit;
+  if (loaded.size > 0) throw new ModelError(`cannot switch to the ${backend} backend in a process that already uses ${[...loaded.keys()][0]}`);
+  const file = addonPath(backend);
+  if (!file) {
+    throw new ModelError(
+      backend === "cpu"
+        ? "the native engine is not built; run `npm run build:native` in the llmzip folder"
+        : `the ${backend} engine is not built (is @node-llama-cpp/linux-x64-${backend} installed?); run \`npm run build:native\``,
+    );
+  }
+  const addon = require(file) as NativeAddon;
+  loaded.set(backend, addon);
+  return addon;
+}
+
+/** The addon for the CPU backend with its libraries' backends loaded: enough for model-free coder tests. */
+export function cpuAddon(): NativeAddon {
+  const addon = loadAddon("cpu");
+  const dir = backendLibDir("cpu");
+  if (!dir) throw new ModelError("node-llama-cpp's CPU libraries are missing; run npm ci");
+  addon.loadBackends(dir);
+  return addon;
+}

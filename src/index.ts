@@ -1,0 +1,11 @@
+/**
+ * llmzip as a library: `import { compress, decompress } from "llmzip"`.
+ * The CLI is a thin layer over these functions.
+ */
+export { compress, plainArchive, type CompressResult, type CompressStats } from "./codec/compress.js";
+export { decompress, type DecompressResult } from "./codec/decompress.js";
+export { inspectArchive, type ArchiveSummary } from "./codec/inspect.js";
+export type { CompressOptions, DecompressOptions, Progress, AdapterSpec } from "./codec/options.js";
+export { LlamaEngine, type EngineOptions, type GpuMode } from "./engine/engine.js";
+export * from "./errors.js";
+export { FORMAT_VERSION } from "./container/format.js";
