@@ -69,7 +69,7 @@ function gypFile(variant, binsDir, includeDir, outDir) {
         sources,
         include_dirs: [napiDir, path.join(includeDir, "include"), path.join(includeDir, "ggml", "include"), path.join(here, "src")],
         defines: ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
-        cflags_cc: ["-std=c++17", "-O2", "-fexceptions", "-ffp-contract=off", "-fno-fast-math"],
+        cflags_cc: ["-std=c++17", "-O2", "-fexceptions", "-ffp-contract=off", "-fno-fast-math", "-Wno-psabi"],
         "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
         libraries: [`-L${binsDir}`, `-l:${llama}`, `-l:${ggml}`, "-l:libggml-base.so", `-Wl,-rpath,'$$ORIGIN/${rel}'`, `-Wl,-rpath,${binsDir}`],
       },

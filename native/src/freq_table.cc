@@ -1,6 +1,7 @@
 #include "freq_table.h"
 
 #include <cmath>
+#include <type_traits>
 #include <cstring>
 
 #include "range_coder.h"
@@ -9,67 +10,126 @@ namespace llmzip {
 
 namespace {
 
+// The loops below work on 8 lanes at once through GCC vector types: the
+// compiler emits SIMD code for whatever the build targets, and every lane
+// performs the same IEEE operations in the same order as at any other
+// width, so the tables are identical on every x86-64 machine.
+typedef float F8 __attribute__((vector_size(32)));
+typedef int32_t I8 __attribute__((vector_size(32)));
+typedef uint32_t U8 __attribute__((vector_size(32)));
+constexpr int W = 8;
+
+inline F8 load(const float* p) {
+  F8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
 // exp(x) for x <= 0 in single precision: range reduction by ln 2 (split in a
 // high and a low part), a degree-6 Taylor polynomial on [-ln2/2, ln2/2], and
 // the power of two assembled from bits. Relative error about 2e-7.
-inline float expNonPositive(float x) {
-  if (x < -87.0f) x = -87.0f;  // keeps 2^n a normal float; e^-87 is negligible beside the floor of 1
-  const float t = x * 1.44269504088896341f;
+template <typename V, typename I>
+inline V expNonPositive(V x) {
+  x = x < -87.0f ? V{} - 87.0f : x;  // keeps 2^n a normal float; e^-87 is negligible beside the floor of 1
+  const V t = x * 1.44269504088896341f;
   const float shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const float n = (t + shifter) - shifter;
-  const float f = (x - n * 0.693145751953125f) - n * 1.428606765330187045e-06f;
-  float p = 1.0f / 720.0f;
+  const V n = (t + shifter) - shifter;
+  const V f = (x - n * 0.693145751953125f) - n * 1.428606765330187045e-06f;
+  V p = V{} + 1.0f / 720.0f;
   p = p * f + 1.0f / 120.0f;
   p = p * f + 1.0f / 24.0f;
   p = p * f + 1.0f / 6.0f;
   p = p * f + 0.5f;
   p = p * f + 1.0f;
   p = p * f + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
+  I bits;
+  if constexpr (std::is_same_v<V, float>) bits = static_cast<I>(n);
+  else bits = __builtin_convertvector(n, I);
+  bits = (bits + 127) << 23;
+  V scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;
 }
 
+inline float expScalar(float x) { return expNonPositive<float, int32_t>(x); }
+
 }  // namespace
 
+// One table per coded token: this is the hot loop of the whole coder. The
+// compiler makes an AVX-512, an AVX2 and a baseline copy and picks one at run
+// time; all three compute the same bits, because every lane does the same
+// IEEE operations in the same order whatever the vector width.
+__attribute__((target_clones("avx512f", "avx2", "default")))
 bool FreqTable::build(const float* logits, int32_t n) {
   expv.resize(n);
   freq.resize(n);
-  float mx = logits[0];
-  int32_t am = 0;
-  for (int32_t i = 0; i < n; ++i) {
-    const float v = logits[i];
-    if (std::isnan(v)) return false;
-    if (v > mx) {
-      mx = v;
-      am = i;
-    }
+  const int32_t body = n - n % W;
+
+  // Max and NaN detection. A NaN compares unequal to itself.
+  F8 mx8 = F8{} + logits[0];
+  I8 nan8 = {};
+  for (int32_t i = 0; i < body; i += W) {
+    const F8 v = load(logits + i);
+    nan8 |= v != v;
+    mx8 = v > mx8 ? v : mx8;
   }
-  if (std::isinf(mx)) return false;  // +inf, or every logit -inf
+  float mx = logits[0];
+  bool nan = false;
+  for (int k = 0; k < W; ++k) {
+    mx = mx8[k] > mx ? mx8[k] : mx;
+    nan |= nan8[k] != 0;
+  }
+  for (int32_t i = body; i < n; ++i) {
+    nan |= logits[i] != logits[i];
+    mx = logits[i] > mx ? logits[i] : mx;
+  }
+  if (nan || std::isinf(mx)) return false;  // NaN, +inf, or every logit -inf
   maxLogit = mx;
-  argmax = am;
 
+  // Exponentials. Sums run in float over blocks of kBlock elements per lane
+  // (too short to lose precision that matters) and blocks add up in double,
+  // all in a fixed order.
+  constexpr int32_t kBlock = 8 * W;
   float* e = expv.data();
-  for (int32_t i = 0; i < n; ++i) e[i] = expNonPositive(logits[i] - mx);
-
-  // Eight independent accumulators combined in a fixed order.
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int32_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) acc[k] += e[i + k];
-  for (; i < n; ++i) acc[0] += e[i];
+  double acc[W] = {};
+  for (int32_t b = 0; b < body; b += kBlock) {
+    const int32_t stop = b + kBlock < body ? b + kBlock : body;
+    F8 part = {};
+    for (int32_t i = b; i < stop; i += W) {
+      const F8 x = expNonPositive<F8, I8>(load(logits + i) - mx);
+      std::memcpy(e + i, &x, sizeof x);
+      part += x;
+    }
+    for (int k = 0; k < W; ++k) acc[k] += part[k];
+  }
+  for (int32_t i = body; i < n; ++i) {
+    e[i] = expScalar(logits[i] - mx);
+    acc[0] += e[i];
+  }
   sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 
   // Every token gets 1; the rest of the total is shared in proportion to
-  // exp. The factor just below 1 keeps the floored sum from exceeding the
-  // budget through rounding; the leftover goes to the most likely token.
-  const double budget = static_cast<double>(kTotal - static_cast<uint64_t>(n));
-  const double scale = budget * (1.0 - 1e-12) / sum;
+  // exp, in float. The budget is trimmed by 2^-20 so that no share can round
+  // up past it (or past int32); the floored shares sum to at most the
+  // budget, and the leftover goes to the first token whose exponential is
+  // exactly 1 (the maximum has one; a near-tie may come earlier).
+  const float scale = static_cast<float>(static_cast<double>(kTotal - static_cast<uint64_t>(n)) * (1.0 - 0x1p-20) / sum);
   uint32_t* f = freq.data();
-  for (int32_t j = 0; j < n; ++j) f[j] = 1u + static_cast<uint32_t>(static_cast<double>(e[j]) * scale);
+  U8 tot = {};
+  for (int32_t i = 0; i < body; i += W) {
+    const U8 v = __builtin_convertvector(__builtin_convertvector(load(e + i) * scale, I8), U8) + 1;
+    std::memcpy(f + i, &v, sizeof v);
+    tot += v;
+  }
   uint64_t total = 0;
-  for (int32_t j = 0; j < n; ++j) total += f[j];
+  for (int k = 0; k < W; ++k) total += tot[k];
+  for (int32_t i = body; i < n; ++i) {
+    f[i] = 1u + static_cast<uint32_t>(static_cast<int32_t>(e[i] * scale));
+    total += f[i];
+  }
+  int32_t am = 0;
+  while (e[am] != 1.0f) ++am;
+  argmax = am;
   // total <= kTotal by construction; the signed form keeps a violation visible as a wrong table, not a wrapped one.
   f[am] = static_cast<uint32_t>(static_cast<int64_t>(f[am]) + (static_cast<int64_t>(kTotal) - static_cast<int64_t>(total)));
   return true;
