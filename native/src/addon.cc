@@ -331,8 +331,10 @@ class LaneWorker : public Napi::AsyncWorker {
     if (decoding_) {
       Napi::Array list = Napi::Array::New(env, chunks_.size());
       for (size_t i = 0; i < chunks_.size(); ++i) {
-        Napi::Int32Array a = Napi::Int32Array::New(env, chunks_[i].size());
-        if (!chunks_[i].empty()) std::memcpy(a.Data(), chunks_[i].data(), chunks_[i].size() * sizeof(int32_t));
+        const size_t skip = cfg_.prefixLengths.empty() ? 0 : static_cast<size_t>(cfg_.prefixLengths[i]);
+        const size_t n = chunks_[i].size() - skip;
+        Napi::Int32Array a = Napi::Int32Array::New(env, n);
+        if (n > 0) std::memcpy(a.Data(), chunks_[i].data() + skip, n * sizeof(int32_t));
         list.Set(static_cast<uint32_t>(i), a);
       }
       r.Set("chunks", list);
@@ -349,6 +351,9 @@ class LaneWorker : public Napi::AsyncWorker {
     Napi::Float64Array bits = Napi::Float64Array::New(env, stats_.chunkBits.size());
     for (size_t i = 0; i < stats_.chunkBits.size(); ++i) bits[i] = stats_.chunkBits[i];
     s.Set("chunkBits", bits);
+    Napi::Float64Array modelBits = Napi::Float64Array::New(env, stats_.chunkModelBits.size());
+    for (size_t i = 0; i < stats_.chunkModelBits.size(); ++i) modelBits[i] = stats_.chunkModelBits[i];
+    s.Set("chunkModelBits", modelBits);
     r.Set("stats", s);
     deferred_.Resolve(r);
   }
@@ -379,6 +384,22 @@ llmzip::LaneRunConfig runConfig(llama_model* model, int32_t lanes, const Napi::O
   cfg.startToken = opts.Get("startToken").As<Napi::Number>().Int32Value();
   cfg.skipCoding = opts.Has("skipCoding") && opts.Get("skipCoding").ToBoolean();
   return cfg;
+}
+
+// Copies a JS array of Int32Arrays (validated lengths) into token vectors.
+std::vector<std::vector<int32_t>> tokenLists(Napi::Env env, const Napi::Value& v, const char* what) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array of Int32Array");
+  Napi::Array list = v.As<Napi::Array>();
+  std::vector<std::vector<int32_t>> out(list.Length());
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    Napi::Value item = list.Get(i);
+    if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw Napi::TypeError::New(env, std::string(what) + " must be an array of Int32Array");
+    Napi::Int32Array a = item.As<Napi::Int32Array>();
+    if (a.ElementLength() > (1u << 24)) throw Napi::RangeError::New(env, std::string(what) + ": a sequence is too long");
+    out[i].assign(a.Data(), a.Data() + a.ElementLength());
+  }
+  return out;
 }
 
 // Model-free access to the coding step, for unit tests of the table and the
@@ -445,13 +466,18 @@ Napi::Value Engine::Encode(const Napi::CallbackInfo& info) {
   if (!ctx_) throw Napi::Error::New(env, "engine is not configured");
   if (busy_.exchange(true)) throw Napi::Error::New(env, "engine is busy");
   try {
-    Napi::Array list = info[0].As<Napi::Array>();
-    std::vector<std::vector<int32_t>> chunks(list.Length());
-    for (uint32_t i = 0; i < list.Length(); ++i) {
-      Napi::Int32Array a = list.Get(i).As<Napi::Int32Array>();
-      chunks[i].assign(a.Data(), a.Data() + a.ElementLength());
+    std::vector<std::vector<int32_t>> chunks = tokenLists(env, info[0], "chunks");
+    Napi::Object opts = info[1].As<Napi::Object>();
+    llmzip::LaneRunConfig cfg = runConfig(model_, lanes_, opts);
+    if (opts.Get("prefixLengths").IsArray()) {
+      Napi::Array p = opts.Get("prefixLengths").As<Napi::Array>();
+      if (p.Length() != chunks.size()) throw Napi::RangeError::New(env, "one context length per chunk is needed");
+      for (uint32_t i = 0; i < p.Length(); ++i) {
+        const double n = p.Get(i).As<Napi::Number>().DoubleValue();
+        if (!(n >= 0 && n <= static_cast<double>(chunks[i].size()))) throw Napi::RangeError::New(env, "context prefix longer than its chunk");
+        cfg.prefixLengths.push_back(static_cast<int32_t>(n));
+      }
     }
-    llmzip::LaneRunConfig cfg = runConfig(model_, lanes_, info[1].As<Napi::Object>());
     if (cfg.startToken < 0 || cfg.startToken >= cfg.nVocab) throw Napi::RangeError::New(env, "start token out of the vocabulary");
     cancel_.store(false);
     progress_.store(0);
@@ -473,13 +499,23 @@ Napi::Value Engine::Decode(const Napi::CallbackInfo& info) {
   try {
     Napi::Uint8Array stream = info[0].As<Napi::Uint8Array>();
     Napi::Array lengths = info[1].As<Napi::Array>();
+    Napi::Object opts = info[2].As<Napi::Object>();
+    llmzip::LaneRunConfig cfg = runConfig(model_, lanes_, opts);
+    std::vector<std::vector<int32_t>> prefixes;
+    if (opts.Get("prefixes").IsArray()) {
+      prefixes = tokenLists(env, opts.Get("prefixes"), "prefixes");
+      if (prefixes.size() != lengths.Length()) throw Napi::RangeError::New(env, "one context prefix per chunk is needed");
+    }
     std::vector<std::vector<int32_t>> chunks(lengths.Length());
     for (uint32_t i = 0; i < lengths.Length(); ++i) {
       const double n = lengths.Get(i).As<Napi::Number>().DoubleValue();
       if (!(n >= 0 && n <= (1 << 24))) throw Napi::RangeError::New(env, "chunk token count out of range");
-      chunks[i].assign(static_cast<size_t>(n), 0);
+      if (!prefixes.empty()) {
+        chunks[i] = std::move(prefixes[i]);
+        cfg.prefixLengths.push_back(static_cast<int32_t>(chunks[i].size()));
+      }
+      chunks[i].resize(chunks[i].size() + static_cast<size_t>(n), 0);
     }
-    llmzip::LaneRunConfig cfg = runConfig(model_, lanes_, info[2].As<Napi::Object>());
     if (cfg.startToken < 0 || cfg.startToken >= cfg.nVocab) throw Napi::RangeError::New(env, "start token out of the vocabulary");
     cfg.skipCoding = false;
     cancel_.store(false);

@@ -51,10 +51,22 @@ struct BatchHolder {
 void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vector<int32_t>>& chunks,
               bool decoding, const std::vector<uint8_t>* stream, std::vector<uint8_t>* out,
               LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel) {
-  std::vector<int32_t> lengths(chunks.size());
-  for (size_t i = 0; i < chunks.size(); ++i) lengths[i] = static_cast<int32_t>(chunks[i].size());
+  const size_t nChunks = chunks.size();
+  std::vector<int32_t> prefix(nChunks, 0);
+  if (!cfg.prefixLengths.empty()) {
+    if (cfg.prefixLengths.size() != nChunks) throw std::runtime_error("one context length per chunk is needed");
+    prefix = cfg.prefixLengths;
+  }
+  std::vector<int32_t> lengths(nChunks);
+  for (size_t i = 0; i < nChunks; ++i) {
+    const int32_t n = static_cast<int32_t>(chunks[i].size());
+    if (prefix[i] < 0 || prefix[i] > n) throw std::runtime_error("context prefix longer than its chunk");
+    // A chunk with nothing to code is skipped whole, context included.
+    lengths[i] = prefix[i] == n ? 0 : n;
+  }
 
-  stats.chunkBits.assign(chunks.size(), 0.0);
+  stats.chunkBits.assign(nChunks, 0.0);
+  stats.chunkModelBits.assign(nChunks, 0.0);
   LaneSchedule schedule(cfg.lanes, lengths);
   BatchHolder holder(cfg.lanes);
   llama_batch& batch = holder.batch;
@@ -80,7 +92,8 @@ void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vec
       batch.pos[i] = s.pos;
       batch.n_seq_id[i] = 1;
       batch.seq_id[i][0] = s.lane;
-      batch.logits[i] = 1;
+      // Context positions need no prediction: the next token is known.
+      batch.logits[i] = s.pos + 1 > prefix[s.chunk] ? 1 : 0;
     }
 
     const auto t0 = Clock::now();
@@ -96,6 +109,7 @@ void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vec
     if (!cfg.skipCoding) {
       for (size_t i = 0; i < active.size(); ++i) {
         const auto& s = active[i];
+        if (s.pos < prefix[s.chunk]) continue;
         const float* logits = llama_get_logits_ith(ctx, static_cast<int32_t>(i));
         if (!logits) throw std::runtime_error("no logits for batch row " + std::to_string(i));
         if (!table.build(logits, cfg.nVocab)) throw std::runtime_error("the model produced NaN or infinite logits");
@@ -111,7 +125,9 @@ void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vec
           cum = table.cumulative(tok);
           encoder.encode(cum, table.freq[tok]);
         }
-        stats.modelBits += table.modelBits(logits, tok);
+        const double modelBits = table.modelBits(logits, tok);
+        stats.modelBits += modelBits;
+        stats.chunkModelBits[s.chunk] += modelBits;
         const double bits = static_cast<double>(kTotalBits) - std::log2(static_cast<double>(table.freq[tok]));
         stats.tableBits += bits;
         stats.chunkBits[s.chunk] += bits;

@@ -26,13 +26,16 @@ struct LaneRunStats {
   double decodeSeconds = 0;  // time inside llama_decode
   double codingSeconds = 0;  // frequency tables + range coding
   int64_t steps = 0;
-  std::vector<double> chunkBits;  // tableBits per chunk: lets the caller compare each chunk with its fallback
+  std::vector<double> chunkBits;       // tableBits per chunk: lets the caller compare each chunk with its fallback
+  std::vector<double> chunkModelBits;  // modelBits per chunk
 };
 
 // What one step needs from the caller for every active lane: the token to
 // code (encoder) or a place to put the decoded token (decoder).
 class LaneSchedule {
  public:
+  // chunkLengths counts every position a chunk occupies (its context
+  // prefix included); a chunk of length 0 never occupies a lane.
   LaneSchedule(int32_t lanes, const std::vector<int32_t>& chunkLengths);
 
   struct Slot {
@@ -58,11 +61,15 @@ struct LaneRunConfig {
   int32_t startToken = 0;
   int32_t nVocab = 0;
   bool skipCoding = false;  // evaluate only: the benchmark's "model time" baseline
+  // Per chunk, how many leading tokens are context: evaluated so that the
+  // model sees them, but neither coded nor decoded (both sides know them).
+  // Empty means none.
+  std::vector<int32_t> prefixLengths;
 };
 
 // Runs the schedule. For encoding, `chunks` holds the tokens and `out` gets
 // the range-coded stream. For decoding, `stream` is read and `chunks` is
-// filled (each resized to its length beforehand).
+// filled (each resized to its length beforehand, context prefix in place).
 // Throws std::runtime_error on llama errors or cancellation.
 void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vector<int32_t>>& chunks,
               bool decoding, const std::vector<uint8_t>* stream, std::vector<uint8_t>* out,

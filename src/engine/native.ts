@@ -12,8 +12,10 @@ export interface LaneRunStats {
   tableBits: number;
   decodeSeconds: number;
   codingSeconds: number;
-  /** tableBits of each chunk (empty when coding was skipped). */
+  /** tableBits of each chunk (zeros when coding was skipped). */
   chunkBits: Float64Array;
+  /** modelBits of each chunk (zeros when coding was skipped). */
+  chunkModelBits: Float64Array;
 }
 
 export interface NativeModelInfo {
@@ -43,8 +45,10 @@ export interface NativeEngine {
   tokenize(bytes: Uint8Array): Int32Array;
   detokenize(tokens: Int32Array): Buffer;
   configure(config: NativeLaneConfig): void;
-  encode(chunks: Int32Array[], opts: { startToken: number; skipCoding?: boolean }): Promise<{ stream: Buffer; stats: LaneRunStats }>;
-  decode(stream: Uint8Array, lengths: number[], opts: { startToken: number }): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }>;
+  /** `prefixLengths[i]` leading tokens of chunk i are context: evaluated, not coded. */
+  encode(chunks: Int32Array[], opts: { startToken: number; skipCoding?: boolean; prefixLengths?: number[] }): Promise<{ stream: Buffer; stats: LaneRunStats }>;
+  /** `prefixes[i]` is chunk i's context; the returned chunks hold only the decoded tokens. */
+  decode(stream: Uint8Array, lengths: number[], opts: { startToken: number; prefixes?: Int32Array[] }): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }>;
   progress(): number;
   cancel(): void;
   close(): void;
