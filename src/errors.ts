@@ -44,3 +44,11 @@ export class CancelledError extends LlmzipError {
 export class FileError extends LlmzipError {
   override readonly name = "FileError";
 }
+
+/**
+ * A chat model (lossy rewriter, question-asking partner) failed: endpoint
+ * down, timeout, HTTP error, a reply that is empty, refused or malformed.
+ */
+export class ChatError extends LlmzipError {
+  override readonly name = "ChatError";
+}

@@ -9,6 +9,8 @@ import { makeReporter } from "./output.js";
 import { addEngineOptions, addOutputOptions, parseAdapter } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { modelForDecompress } from "./resolve-model.js";
+import { lossyInfo } from "../lossy/archive.js";
+import { lossyNote } from "./lossy.js";
 
 interface DecompressFlags extends FileJobFlags {
   model?: string;
@@ -49,7 +51,7 @@ Examples:
           transform: async (data, label, signal) => {
             const bar = new ProgressBar(label, rep);
             try {
-              const { data: out } = await decompress(data, {
+              const { data: out, header } = await decompress(data, {
                 model: modelForDecompress(flags.model),
                 adapters: flags.adapter?.map((a) => a.path),
                 threads: flags.threads,
@@ -58,6 +60,8 @@ Examples:
                 onProgress: (p) => bar.update(p),
                 onWarning: (m) => rep.warn(m),
               });
+              const lossy = lossyInfo(header);
+              if (lossy) rep.info(lossyNote(label, lossy));
               return out;
             } finally {
               bar.stop();

@@ -15,7 +15,7 @@ export function progressLine(label: string, p: Progress, elapsedSeconds: number,
   const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
   const filled = Math.round(frac * width);
   const bar = "█".repeat(filled) + "░".repeat(width - filled);
-  const unit = p.phase === "analyse" ? "B" : "tok";
+  const unit = p.phase === "analyse" ? "B" : p.phase === "rewrite" ? "sections" : "tok";
   const rate = elapsedSeconds > 0 ? p.done / elapsedSeconds : 0;
   const eta = rate > 0 ? (p.total - p.done) / rate : Number.NaN;
   return `${label} ${p.phase} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${rate.toFixed(0)} ${unit}/s ETA ${clock(eta)}`;

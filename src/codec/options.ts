@@ -3,8 +3,8 @@ import type { LlamaEngine } from "../engine/engine.js";
 
 /** Where a run is and how far it got, for progress bars. */
 export interface Progress {
-  phase: "analyse" | "encode" | "decode" | "verify";
-  /** Tokens (encode/decode/verify) or bytes (analyse) done so far. */
+  phase: "analyse" | "rewrite" | "encode" | "decode" | "verify";
+  /** Tokens (encode/decode/verify), bytes (analyse) or sections (rewrite) done so far. */
   done: number;
   total: number;
 }
