@@ -34,7 +34,7 @@ export function addOutputOptions(cmd: Command): Command {
 export function addEngineOptions(cmd: Command): Command {
   return cmd
     .option("-m, --model <path>", "GGUF model (default: $LLMZIP_MODEL)")
-    .option("--threads <n>", "llama.cpp threads (default: all cores; never changes the output)", parsePositiveInt("--threads", 1024));
+    .option("--threads <n>", "llama.cpp threads (default: all cores, one for models under 4M parameters; never changes the output)", parsePositiveInt("--threads", 1024));
 }
 
 export function gpuOption(): Option {
