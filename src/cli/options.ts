@@ -37,8 +37,8 @@ export function addEngineOptions(cmd: Command): Command {
     .option("--threads <n>", "llama.cpp threads (default: all cores, one for models under 4M parameters; never changes the output)", parsePositiveInt("--threads", 1024));
 }
 
-export function gpuOption(): Option {
-  return new Option("--gpu <mode>", "where the model runs").choices(["auto", "off", "cuda", "vulkan", "metal"]).default("auto");
+export function gpuOption(description = "where the model runs"): Option {
+  return new Option("--gpu <mode>", description).choices(["auto", "off", "cuda", "vulkan", "metal"]).default("auto");
 }
 
 export type GpuFlag = GpuMode;
