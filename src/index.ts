@@ -9,3 +9,10 @@ export type { CompressOptions, DecompressOptions, Progress, AdapterSpec } from "
 export { LlamaEngine, type EngineOptions, type GpuMode } from "./engine/engine.js";
 export * from "./errors.js";
 export { FORMAT_VERSION } from "./container/format.js";
+export type { ChatMessage, ChatModel, ChatReply, ChatRequest } from "./chat/types.js";
+export { openChatModel, type ChatModelSpec } from "./chat/open.js";
+export { compressLossy, type LossyCompressOptions, type LossyCompressResult } from "./lossy/compress.js";
+export { lossyInfo, type LossyInfo } from "./lossy/archive.js";
+export { measureInformation, type InformationReport } from "./lossy/information.js";
+export { informationOfArchive, withCompressedSize, type ArchiveInformation } from "./lossy/evaluate.js";
+export { DEFAULT_REWRITE_PROMPT, type RewritePrompt } from "./lossy/prompt.js";

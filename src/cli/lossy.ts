@@ -22,6 +22,7 @@ export interface LossyFlags {
   rewriterModel?: string;
   rewritePrompt?: string;
   rewriterTimeout?: number;
+  rm?: boolean;
   threads?: number;
   gpu: GpuMode;
   verbose?: boolean;
@@ -44,6 +45,7 @@ export function rewriterSpec(flags: LossyFlags): ChatModelSpec | undefined {
     if (named) throw new UsageError("the --rewriter* and --rewrite-prompt options need --lossy");
     return undefined;
   }
+  if (flags.rm) throw new UsageError("--rm with --lossy would delete the only copy of the original: the archive holds a rewrite of it");
   if (flags.rewriter && flags.rewriterUrl) throw new UsageError("--rewriter and --rewriter-url both name the rewriter; use one");
   if (flags.rewriterUrl) {
     if (!flags.rewriterModel) throw new UsageError("--rewriter-url needs --rewriter-model NAME (the model the endpoint should use)");
