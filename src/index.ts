@@ -16,3 +16,8 @@ export { lossyInfo, type LossyInfo } from "./lossy/archive.js";
 export { measureInformation, type InformationReport } from "./lossy/information.js";
 export { informationOfArchive, withCompressedSize, type ArchiveInformation } from "./lossy/evaluate.js";
 export { DEFAULT_REWRITE_PROMPT, type RewritePrompt } from "./lossy/prompt.js";
+export { qaEncode, qaDecode, openSmallModel, type QaEncodeOptions, type QaEncodeResult, type QaStats, type ReplayableModel } from "./qa/codec.js";
+export { benchQa, type QaBenchOptions, type QaBenchReport, type QaBenchRow } from "./qa/bench.js";
+export { parseTasks, isCorrect, type QaTask, type CheckKind } from "./qa/tasks.js";
+export { DEFAULT_QA_PROMPTS, promptsFromJson, type QaPrompts } from "./qa/prompts.js";
+export { LocalChatModel } from "./chat/local.js";

@@ -64,15 +64,21 @@ export class LocalChatModel implements ScoringChatModel {
   readonly kind = "gguf" as const;
   readonly identity: string;
   readonly budget: ChatBudget;
+  /** sha256 of the GGUF file. */
+  readonly sha256: Buffer;
+  /** Where the model runs (its logits, and so its replies, depend on it). */
+  readonly backend: Backend;
   private closed = false;
 
   private constructor(
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
     private readonly sequence: LlamaContextSequence,
-    identity: string,
+    identity: { name: string; sha256: Buffer; backend: Backend },
   ) {
-    this.identity = identity;
+    this.identity = `gguf:${identity.name}#${identity.sha256.toString("hex").slice(0, 16)}`;
+    this.sha256 = identity.sha256;
+    this.backend = identity.backend;
     this.budget = { contextTokens: context.contextSize, countTokens: (text) => model.tokenize(text).length };
   }
 
@@ -81,10 +87,11 @@ export class LocalChatModel implements ScoringChatModel {
     if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new UsageError(`threads must be a positive whole number (got ${opts.threads})`);
     if (!fs.existsSync(modelPath) || !fs.statSync(modelPath).isFile()) throw new ModelError(`model file not found: ${modelPath}`);
     const fp = await fingerprintFile(modelPath);
-    const llama = await llamaFor(opts.backend ?? "cpu", Boolean(opts.verbose));
+    const backend = opts.backend ?? "cpu";
+    const llama = await llamaFor(backend, Boolean(opts.verbose));
     let model: LlamaModel;
     try {
-      model = await llama.loadModel({ modelPath, gpuLayers: opts.backend && opts.backend !== "cpu" ? "max" : 0 });
+      model = await llama.loadModel({ modelPath, gpuLayers: backend === "cpu" ? 0 : "max" });
     } catch (e) {
       throw new ModelError(`cannot load ${modelPath}: ${(e as Error).message.split("\n")[0]} (is it a GGUF model file?)`);
     }
@@ -97,8 +104,7 @@ export class LocalChatModel implements ScoringChatModel {
       await model.dispose();
       throw new ModelError(`cannot create a ${contextSize}-token context for ${modelPath}: ${(e as Error).message.split("\n")[0]}`);
     }
-    const identity = `gguf:${path.basename(modelPath)}#${fp.sha256.toString("hex").slice(0, 16)}`;
-    return new LocalChatModel(model, context, context.getSequence(), identity);
+    return new LocalChatModel(model, context, context.getSequence(), { name: path.basename(modelPath), sha256: fp.sha256, backend });
   }
 
   async complete(messages: ChatMessage[], req: ChatRequest = {}): Promise<ChatReply> {
