@@ -224,6 +224,17 @@ describe("lossy mode", () => {
       expect(wrong.stderr.toString()).toMatch(/not the file this archive was made from/);
     });
 
+    it("a local GGUF rewriter in the compressing process leaves archives a fresh process decodes", async () => {
+      const out = path.join(dir, "local.llmz");
+      const c = await llmzipAsync(["compress", "--lossy", "--rewriter", MODEL, "-m", MODEL, "--threads", "1", "-o", out, input]);
+      expect(c.stderr.toString()).toMatch(/^(llmzip: warning: .*cut at the rewriter's length limit\n)?$/);
+      expect(c.status).toBe(0);
+      const d = await llmzipAsync(["decompress", "-q", "-m", MODEL, "--threads", "1", "-c", out]);
+      expect(d.stderr.toString()).toBe("");
+      expect(d.status).toBe(0);
+      expect(d.stdout.length).toBe(lossyInfo(parseArchive(fs.readFileSync(out)).header)?.rewriteBytes);
+    });
+
     it("leaves nothing behind when the rewriter is down, slow, failing or refusing", async () => {
       const out = path.join(dir, "fail.llmz");
       const port = await closedPort();

@@ -2,12 +2,14 @@
  * A chat model run here from a GGUF file through node-llama-cpp, with the
  * model's own chat template and greedy decoding. Every request starts from
  * an empty context, so that a reply depends only on the request (and the
- * question-asking protocol can replay it exactly).
+ * question-asking protocol can replay it exactly). It runs on llmzip's own
+ * choice of llama.cpp CPU kernels, shared with the coding engine.
  */
 import fs from "node:fs";
 import path from "node:path";
 import type { ChatHistoryItem, Llama, LlamaChatSession, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { CancelledError, ChatError, ModelError, UsageError } from "../errors.js";
+import { loadLlamaBackends } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import type { ChatBudget, ChatMessage, ChatReply, ChatRequest, ScoringChatModel } from "./types.js";
@@ -26,6 +28,9 @@ export interface LocalChatOptions {
   backend?: Backend;
   /** Context tokens (default: the model's, at most 8192). */
   contextTokens?: number;
+  /** llama.cpp CPU kernels, as for the coding engine (default: the portable set); one set per process. */
+  cpuKernels?: string;
+  onWarning?: (message: string) => void;
   verbose?: boolean;
 }
 
@@ -36,9 +41,14 @@ const llamas = new Map<Backend, Promise<Llama>>();
  * builds from source (a failing prebuilt would otherwise start a build of
  * several minutes) and never downloads.
  */
-async function llamaFor(backend: Backend, verbose: boolean): Promise<Llama> {
+async function llamaFor(backend: Backend, opts: Pick<LocalChatOptions, "cpuKernels" | "onWarning" | "verbose">): Promise<Llama> {
+  // Our kernels first: node-llama-cpp then finds llama.cpp's backends loaded
+  // and uses them, instead of loading the fastest ones and moving the coding
+  // engine's logits under it (measured: zen4 kernels replaced haswell).
+  loadLlamaBackends(backend, opts);
   const hit = llamas.get(backend);
   if (hit) return hit;
+  const verbose = Boolean(opts.verbose);
   const loading = (async () => {
     const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
     try {
@@ -88,7 +98,7 @@ export class LocalChatModel implements ScoringChatModel {
     if (!fs.existsSync(modelPath) || !fs.statSync(modelPath).isFile()) throw new ModelError(`model file not found: ${modelPath}`);
     const fp = await fingerprintFile(modelPath);
     const backend = opts.backend ?? "cpu";
-    const llama = await llamaFor(backend, Boolean(opts.verbose));
+    const llama = await llamaFor(backend, opts);
     let model: LlamaModel;
     try {
       model = await llama.loadModel({ modelPath, gpuLayers: backend === "cpu" ? 0 : "max" });

@@ -6,7 +6,7 @@ import type { ChatModel } from "./types.js";
 
 /** Where a chat model comes from: a GGUF file here, or an OpenAI-compatible endpoint. */
 export type ChatModelSpec =
-  | { path: string; threads: number; backend?: Backend; contextTokens?: number; verbose?: boolean }
+  | { path: string; threads: number; backend?: Backend; contextTokens?: number; cpuKernels?: string; verbose?: boolean }
   | { url: string; model: string; timeoutMs?: number; env?: NodeJS.ProcessEnv };
 
 /** True when a `--large PATH|URL` style argument names an endpoint. */
@@ -20,5 +20,5 @@ export async function openChatModel(spec: ChatModelSpec): Promise<ChatModel> {
     if (!spec.model) throw new UsageError(`an endpoint needs a model name (the endpoint at ${spec.url})`);
     return new EndpointChatModel({ url: spec.url, model: spec.model, timeoutMs: spec.timeoutMs, env: spec.env });
   }
-  return LocalChatModel.open(spec.path, { threads: spec.threads, backend: spec.backend, contextTokens: spec.contextTokens, verbose: spec.verbose });
+  return LocalChatModel.open(spec.path, spec);
 }

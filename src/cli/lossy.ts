@@ -25,6 +25,7 @@ export interface LossyFlags {
   rm?: boolean;
   threads?: number;
   gpu: GpuMode;
+  cpuKernels?: string;
   verbose?: boolean;
 }
 
@@ -53,8 +54,8 @@ export function rewriterSpec(flags: LossyFlags): ChatModelSpec | undefined {
   }
   if (flags.rewriterModel || flags.rewriterTimeout !== undefined) throw new UsageError("--rewriter-model and --rewriter-timeout go with --rewriter-url");
   if (!flags.rewriter) throw new UsageError("--lossy needs a rewriter: --rewriter PATH (local GGUF) or --rewriter-url URL --rewriter-model NAME");
-  // The rewriter shares the process's llama.cpp libraries with the coding engine: same backend.
-  return { path: flags.rewriter, threads: flags.threads ?? Math.max(1, os.availableParallelism()), backend: chooseBackend(flags.gpu), verbose: flags.verbose };
+  // The rewriter shares the process's llama.cpp libraries with the coding engine: same backend and CPU kernels.
+  return { path: flags.rewriter, threads: flags.threads ?? Math.max(1, os.availableParallelism()), backend: chooseBackend(flags.gpu), cpuKernels: flags.cpuKernels, verbose: flags.verbose };
 }
 
 export interface LossySetup {
