@@ -1,17 +1,19 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { decompress } from "../codec/decompress.js";
+import type { GpuMode } from "../engine/engine.js";
 import { UsageError } from "../errors.js";
 import { SUFFIX } from "./compress.js";
 import { runFileJobs, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
 import { addAdapterOptions, decompressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
-import { addEngineOptions, addOutputOptions } from "./options.js";
+import { addEngineOptions, addOutputOptions, gpuOption } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { modelForDecompress } from "./resolve-model.js";
 
 interface DecompressFlags extends FileJobFlags, AdapterFlags {
   model?: string;
+  gpu?: GpuMode;
   threads?: number;
   quiet?: boolean;
   verbose?: boolean;
@@ -26,6 +28,7 @@ export function register(program: Command): void {
   addOutputOptions(cmd);
   addEngineOptions(cmd);
   addAdapterOptions(cmd, "match")
+    .addOption(gpuOption("where the model runs; the archive fixes the backend (default: the archive's)").default(undefined))
     .addHelpText(
       "after",
       `
@@ -54,6 +57,7 @@ Examples:
                 model: modelForDecompress(flags.model),
                 ...adapterOptions,
                 threads: flags.threads,
+                gpu: flags.gpu,
                 signal,
                 verbose: flags.verbose,
                 onProgress: (p) => bar.update(p),
