@@ -283,6 +283,13 @@ describe("adapters on the command line", () => {
     expect(autoBack.stdout.length).toBe(0);
   });
 
+  it("an adapter made for another model is refused with a one-line error", () => {
+    const r = llmzip(["c", "--threads", "1", "-m", modelPath("synth58M-Q8_0.gguf"), "--adapter", RANDOM, "-c", input], { env });
+    expect(r.status).toBe(1);
+    expect(r.stdout.length).toBe(0);
+    expect(r.stderr.toString()).toMatch(/^llmzip: .*stories260K-lora-random\.gguf is a LoRA adapter for another model \([^\n]*\)\n$/);
+  });
+
   it("info lists the adapters of the archive with their scales", () => {
     const single = llmzip(["info", `${input}.llmz`]).stdout.toString();
     expect(single).toMatch(/adapters #0 +stories260K-lora-random\.gguf x0\.5 .* \+ other\.gguf x-0\.25 .*: \d+ chunks/);
