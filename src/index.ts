@@ -2,9 +2,11 @@
  * llmzip as a library: `import { compress, decompress } from "llmzip"`.
  * The CLI is a thin layer over these functions.
  */
-export { compress, plainArchive, type CompressResult, type CompressStats } from "./codec/compress.js";
+export { compress, plainArchive, type CompressResult, type CompressStats, type StreamStats } from "./codec/compress.js";
+export { chooseAdapterSets, DEFAULT_TRIAL_TOKENS, type AdapterChoice, type AdapterTrial, type CandidateResult } from "./codec/adapter-choice.js";
+export { ADAPTERS_ENV, adapterDirsFromEnv, listAdapterFiles, resolveAdapterSets, type AdapterFile } from "./codec/adapter-files.js";
 export { decompress, type DecompressResult } from "./codec/decompress.js";
-export { inspectArchive, type ArchiveSummary } from "./codec/inspect.js";
+export { inspectArchive, type ArchiveSummary, type ChunkSummary } from "./codec/inspect.js";
 export type { CompressOptions, DecompressOptions, Progress, AdapterSpec } from "./codec/options.js";
 export { LlamaEngine, type EngineOptions, type GpuMode } from "./engine/engine.js";
 export * from "./errors.js";

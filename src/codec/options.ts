@@ -1,10 +1,12 @@
 import type { GpuMode } from "../engine/engine.js";
 import type { LlamaEngine } from "../engine/engine.js";
+import type { AdapterChoice } from "./adapter-choice.js";
+import type { AdapterFile } from "./adapter-files.js";
 
 /** Where a run is and how far it got, for progress bars. */
 export interface Progress {
-  phase: "analyse" | "encode" | "decode" | "verify";
-  /** Tokens (encode/decode/verify) or bytes (analyse) done so far. */
+  phase: "analyse" | "trial" | "encode" | "decode" | "verify";
+  /** Tokens (trial/encode/decode/verify) or bytes (analyse) done so far. */
   done: number;
   total: number;
 }
@@ -38,7 +40,10 @@ export interface CompressOptions extends CodecOptions {
   /** Tokens of context per lane = most tokens per chunk (default min(model context, 2048)). */
   ctx?: number;
   gpu?: GpuMode;
+  /** LoRA adapters applied (mixed, each with its scale) to every model-coded chunk. */
   adapters?: AdapterSpec[];
+  /** Instead of fixed adapters: per chunk, the candidate set that codes it in the fewest bits. */
+  adapterChoice?: AdapterChoice;
   /** llama.cpp CPU kernel set (see EngineOptions.cpuKernels); default portable AVX2 kernels. */
   cpuKernels?: string;
   /** Code every representable chunk with the model, even where brotli is smaller (for measurements). */
@@ -56,8 +61,10 @@ export interface DecompressOptions extends CodecOptions {
    * Default "auto": whatever the archive needs.
    */
   gpu?: GpuMode;
-  /** Adapter files the archive needs, matched by fingerprint. */
-  adapters?: string[];
+  /** Adapter files the archive needs, matched by fingerprint; a scale given must equal the archive's. */
+  adapters?: (string | AdapterFile)[];
+  /** Folders searched (by fingerprint) for adapters not among `adapters`. */
+  adaptersDirs?: string[];
 }
 
 export const DEFAULT_LANES = 16;

@@ -71,6 +71,15 @@ function concatTokens(a: Int32Array, b: Int32Array): Int32Array {
   return out;
 }
 
+/** llama.cpp's adapter errors name the check that failed; say what it means for the user. */
+function explainConfigureError(message: string): string {
+  const m = /^cannot load adapter (.*?): .*(?:expect general\.type to be 'adapter'|expect adapter\.type to be 'lora')/.exec(message);
+  if (m) return `${m[1]} is not a LoRA adapter (a GGUF model or another kind of adapter?)`;
+  const shape = /^cannot load adapter (.*?): .*(?:maybe wrong base model|arch mismatch)/.exec(message);
+  if (shape) return `${shape[1]} is a LoRA adapter for another model (${message.replace(/^cannot load adapter .*?: /, "")})`;
+  return message;
+}
+
 export function defaultThreads(parameters: number): number {
   return parameters < SINGLE_THREAD_PARAMS ? 1 : Math.max(1, os.availableParallelism());
 }
@@ -176,7 +185,7 @@ export class LlamaEngine {
     try {
       this.native.configure(config);
     } catch (e) {
-      throw new ModelError((e as Error).message);
+      throw new ModelError(explainConfigureError((e as Error).message));
     }
     this.configured = key;
   }
