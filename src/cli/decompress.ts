@@ -32,12 +32,14 @@ export function register(program: Command): void {
       "after",
       `
 Examples:
+  llmzip decompress notes.txt.llmz                 finds the model by its sha256
   llmzip decompress -m model.gguf notes.txt.llmz   writes notes.txt
   llmzip d -c notes.txt.llmz | less                to standard output
   llmzip d -o copy.txt notes.txt.llmz`,
     )
     .action(async (files: string[], flags: DecompressFlags) => {
       const rep = makeReporter(flags);
+      const model = modelForDecompress(flags.model);
       process.exitCode = await runFileJobs(
         files,
         flags,
@@ -50,7 +52,7 @@ Examples:
             const bar = new ProgressBar(label, rep);
             try {
               const { data: out } = await decompress(data, {
-                model: modelForDecompress(flags.model),
+                ...model,
                 adapters: flags.adapter?.map((a) => a.path),
                 threads: flags.threads,
                 signal,

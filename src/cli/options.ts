@@ -33,7 +33,7 @@ export function addOutputOptions(cmd: Command): Command {
 
 export function addEngineOptions(cmd: Command): Command {
   return cmd
-    .option("-m, --model <path>", "GGUF model (default: $LLMZIP_MODEL)")
+    .option("-m, --model <model>", "GGUF model: PATH, NAME ('llmzip models list') or hf:USER/REPO/FILE.gguf (default: $LLMZIP_MODEL, then 'llmzip models default')")
     .option("--threads <n>", "llama.cpp threads (default: all cores; never changes the output)", parsePositiveInt("--threads", 1024));
 }
 
