@@ -26,7 +26,11 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   server = await FileServer.start();
 });
-afterAll(async () => server.close());
+const suiteHome = process.env.LLMZIP_HOME;
+afterAll(async () => {
+  process.env.LLMZIP_HOME = suiteHome;
+  await server.close();
+});
 
 beforeEach(() => {
   // Everything llmzip keeps (registry, fingerprints, cache) goes to a fresh folder.

@@ -45,7 +45,7 @@ class CorruptGguf extends Error {}
  * remain before anything is allocated or skipped.
  */
 class FileCursor {
-  private buf = Buffer.alloc(CHUNK);
+  private buf: Buffer;
   private start = 0; // file offset of buf[0]
   private len = 0; // valid bytes in buf
   pos = 0; // absolute file offset of the next byte
@@ -53,7 +53,9 @@ class FileCursor {
   constructor(
     private readonly fd: number,
     readonly size: number,
-  ) {}
+  ) {
+    this.buf = Buffer.alloc(Math.min(CHUNK, Math.max(size, 16)));
+  }
 
   remaining(): number {
     return this.size - this.pos;
