@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -10,7 +11,7 @@ import { fingerprintFile } from "../src/models/fingerprint.js";
 import { pullModel } from "../src/models/pull.js";
 import { readRegistry } from "../src/models/registry.js";
 import { storePaths } from "../src/models/paths.js";
-import { llmzipAsync, tempDir } from "./helpers/cli.js";
+import { bin, llmzipAsync, tempDir } from "./helpers/cli.js";
 import { closedPort, FileServer } from "./helpers/file-server.js";
 import { modelPath } from "./helpers/shared.js";
 
@@ -226,6 +227,27 @@ describe("llmzip models pull (CLI)", () => {
     const rm = await llmzipAsync(["models", "rm", "tiny"], { env });
     expect(rm.stderr).toContain(`removed tiny from the registry and deleted ${cacheFile()} (it was in llmzip's cache)`);
     expect(fs.existsSync(cacheFile())).toBe(false);
+  });
+
+  it("Ctrl-C keeps the partial download, and the same command resumes it", async () => {
+    server.stallBodyAfter = 250_000;
+    const child = spawn(process.execPath, [bin, "models", "pull", URI], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const stderr: Buffer[] = [];
+    child.stderr.on("data", (b: Buffer) => stderr.push(b));
+    const part = `${cacheFile()}.part`;
+    for (let i = 0; i < 200 && !(fs.existsSync(part) && fs.statSync(part).size === 250_000); i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill("SIGINT");
+    const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(status).toBe(130);
+    expect(Buffer.concat(stderr).toString()).toBe("llmzip: interrupted; 250.0 kB kept: run the same command again to resume\n");
+    expect(fs.statSync(part).size).toBe(250_000);
+    expect(fs.existsSync(`${cacheFile()}.lock`)).toBe(false);
+    server.stallBodyAfter = undefined;
+    const again = await llmzipAsync(["models", "pull", URI], { env });
+    expect(again.status).toBe(0);
+    expect(again.stderr).toMatch(/resumed at 250\.0 kB; no sha256 pinned/);
+    expect(server.requests.at(-1)?.range).toBe("bytes=250000-");
+    expect(sameBytes(cacheFile())).toBe(true);
   });
 
   it("exits 1 with one line on a checksum mismatch or an unreachable hub", async () => {

@@ -1,6 +1,6 @@
 import ora, { type Ora } from "ora";
 import type { DownloadProgress } from "../models/download.js";
-import { bar, clock } from "./progress.js";
+import { bar, canAnimate, clock } from "./progress.js";
 
 /** 1.1 MB, 145.0 MB, 1.32 GB (decimal units, as download sites show them). */
 export function formatBytes(n: number): string {
@@ -38,7 +38,7 @@ export class DownloadBar {
     private readonly label: string,
     private readonly opts: { quiet: boolean; verbose: boolean },
   ) {
-    if (!opts.quiet && process.stderr.isTTY) this.spinner = ora({ stream: process.stderr, text: label }).start();
+    if (canAnimate(opts.quiet)) this.spinner = ora({ stream: process.stderr, text: label }).start();
   }
 
   /** Seconds since the bar started. */

@@ -22,7 +22,7 @@ export function formatCount(n: number): string {
   return String(n);
 }
 
-const KIND: Record<ModelListing["origin"], string> = { registered: "registered", cache: "cached", package: "shipped" };
+const KIND: Record<ModelListing["origin"], string> = { registered: "registered", cache: "cached", package: "shipped", file: "file" };
 
 /** Columns padded to their widest cell; the last column is not padded. */
 function table(rows: string[][]): string {

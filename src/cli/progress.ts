@@ -27,6 +27,15 @@ export function progressLine(label: string, p: Progress, elapsedSeconds: number,
 }
 
 /**
+ * True when a live (redrawn) line can go to stderr: a terminal that reports
+ * a width. ora loops forever clearing lines on a terminal of width 0 (e.g.
+ * under `script` without a size), so such terminals get no live line.
+ */
+export function canAnimate(quiet: boolean): boolean {
+  return !quiet && Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
+}
+
+/**
  * A progress bar on stderr, only when stderr is a terminal (or when forced
  * with -v, as plain lines). Nothing is printed into pipes otherwise.
  */
@@ -40,7 +49,7 @@ export class ProgressBar {
     private readonly label: string,
     private readonly opts: { quiet: boolean; verbose: boolean },
   ) {
-    if (!opts.quiet && process.stderr.isTTY) this.spinner = ora({ stream: process.stderr, text: label }).start();
+    if (canAnimate(opts.quiet)) this.spinner = ora({ stream: process.stderr, text: label }).start();
   }
 
   update(p: Progress): void {

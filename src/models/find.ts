@@ -32,7 +32,7 @@ export async function findModelByFingerprint(ref: Pick<ModelRef, "size" | "sha25
   const ctx = storeContext(opts);
   const want = hex(ref.sha256);
   const candidates: LocalModel[] = [
-    ...(opts.preferred ?? []).map((p): LocalModel => ({ name: path.basename(p), path: path.resolve(p), size: sizeOf(p) ?? -1, origin: "registered", source: "local" })),
+    ...(opts.preferred ?? []).map((p): LocalModel => ({ name: path.basename(p), path: path.resolve(p), size: sizeOf(p) ?? -1, origin: "file", source: "local" })),
     ...localModels(ctx),
   ];
   const tried = new Set<string>();

@@ -33,8 +33,8 @@ export function storeContext(opts: StoreOptions = {}): StoreContext {
   };
 }
 
-/** How a local model is known to llmzip. */
-export type ModelOrigin = "registered" | "cache" | "package";
+/** How a local model is known to llmzip ("file": named directly, e.g. by $LLMZIP_MODEL). */
+export type ModelOrigin = "registered" | "cache" | "package" | "file";
 
 export interface LocalModel {
   name: string;
