@@ -1,10 +1,9 @@
-import fs from "node:fs";
 import path from "node:path";
 import type { ModelRef } from "../container/format.js";
 import { ModelError } from "../errors.js";
 import { catalogEntryBySha256 } from "./catalog.js";
 import { fingerprintFile } from "./fingerprint.js";
-import { localModels, storeContext, type LocalModel, type StoreOptions } from "./store.js";
+import { fileSize, localModels, storeContext, type LocalModel, type StoreOptions } from "./store.js";
 
 export interface FindOptions extends StoreOptions {
   /** Files to try first (e.g. $LLMZIP_MODEL or the configured default), in order. */
@@ -12,15 +11,6 @@ export interface FindOptions extends StoreOptions {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-
-function sizeOf(file: string): number | undefined {
-  try {
-    const st = fs.statSync(file);
-    return st.isFile() ? st.size : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Finds the local file whose sha256 and size are the archive's model's,
@@ -32,14 +22,14 @@ export async function findModelByFingerprint(ref: Pick<ModelRef, "size" | "sha25
   const ctx = storeContext(opts);
   const want = hex(ref.sha256);
   const candidates: LocalModel[] = [
-    ...(opts.preferred ?? []).map((p): LocalModel => ({ name: path.basename(p), path: path.resolve(p), size: sizeOf(p) ?? -1, origin: "file", source: "local" })),
+    ...(opts.preferred ?? []).map((p): LocalModel => ({ name: path.basename(p), path: path.resolve(p), size: fileSize(p) ?? -1, origin: "file", source: "local" })),
     ...localModels(ctx),
   ];
   const tried = new Set<string>();
   for (const c of candidates) {
     if (tried.has(c.path)) continue;
     tried.add(c.path);
-    if (sizeOf(c.path) !== ref.size) continue;
+    if (fileSize(c.path) !== ref.size) continue;
     const fp = await fingerprintFile(c.path).catch(() => undefined);
     if (fp && hex(fp.sha256) === want) return c;
   }

@@ -1,25 +1,20 @@
 import fs from "node:fs";
 import { DownloadError, ModelError, UsageError } from "../errors.js";
 import { findCatalogEntry, packagedFile, type CatalogEntry } from "./catalog.js";
-import { downloadFile, type DownloadProgress } from "./download.js";
+import { downloadFile, type DownloadOptions } from "./download.js";
 import { fingerprintFile } from "./fingerprint.js";
 import { isHubUri, isUrl, remoteFile } from "./hub.js";
 import { checkModelFile } from "./register.js";
 import { checkModelName, findRegistered, putRegistered } from "./registry.js";
 import { storeContext, type StoreOptions } from "./store.js";
 
-export interface PullOptions extends StoreOptions {
+export interface PullOptions extends StoreOptions, Pick<DownloadOptions, "signal" | "onProgress" | "connectTimeoutMs" | "idleTimeoutMs" | "retries"> {
   /** Registry name (default: the catalog name, else the file name). */
   name?: string;
   /** Expected sha256 (hex) for a URI the catalog does not pin. */
   sha256?: string;
-  signal?: AbortSignal;
   /** Called once the destination is known, before any byte moves. */
   onStart?: (info: PullPlan) => void;
-  onProgress?: (p: DownloadProgress) => void;
-  connectTimeoutMs?: number;
-  idleTimeoutMs?: number;
-  retries?: number;
 }
 
 export interface PullPlan {

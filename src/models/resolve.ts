@@ -5,7 +5,7 @@ import { findCatalogEntry, packagedFile, type CatalogEntry } from "./catalog.js"
 import { readConfig } from "./config.js";
 import { isHubUri, isUrl, remoteFile } from "./hub.js";
 import { findRegistered } from "./registry.js";
-import { localModels, storeContext, type StoreContext, type StoreOptions } from "./store.js";
+import { fileSize, localModels, storeContext, type StoreContext, type StoreOptions } from "./store.js";
 
 /** Which step of the resolution order chose the model. */
 export type ModelChoice = "flag" | "env" | "config" | "default";
@@ -23,13 +23,7 @@ export interface ResolveOptions extends StoreOptions {
   flag?: string;
 }
 
-const isFile = (p: string) => {
-  try {
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-};
+const isFile = (p: string) => fileSize(p) !== undefined;
 
 /** Specs that can only mean a file: they contain a path separator, start with a dot or end in .gguf. */
 function looksLikePath(spec: string): boolean {

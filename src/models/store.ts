@@ -48,7 +48,8 @@ export interface LocalModel {
   source?: string;
 }
 
-function fileSize(file: string): number | undefined {
+/** Size of a regular file, or undefined when there is none at that path. */
+export function fileSize(file: string): number | undefined {
   try {
     const st = fs.statSync(file);
     return st.isFile() ? st.size : undefined;
