@@ -56,6 +56,12 @@ export interface DecompressOptions extends CodecOptions {
    * downloaded models.
    */
   locateModel?: (ref: ModelRef) => Promise<string>;
+  /**
+   * Where the model may run. The archive fixes the backend (logits differ
+   * between backends); a choice that contradicts it is an error.
+   * Default "auto": whatever the archive needs.
+   */
+  gpu?: GpuMode;
   /** Adapter files the archive needs, matched by fingerprint. */
   adapters?: string[];
 }
