@@ -11,3 +11,12 @@ export type { CompressOptions, DecompressOptions, Progress, AdapterSpec } from "
 export { LlamaEngine, type EngineOptions, type GpuMode } from "./engine/engine.js";
 export * from "./errors.js";
 export { FORMAT_VERSION } from "./container/format.js";
+export { resolveModel, resolveModelSpec, type ResolvedModel, type ResolveOptions } from "./models/resolve.js";
+export { findModelByFingerprint, modelLocator, describeMissingModel, type FindOptions } from "./models/find.js";
+export { pullModel, type PullOptions, type PullResult } from "./models/pull.js";
+export { addModel, removeModel, type AddOptions, type RemoveResult } from "./models/register.js";
+export { listModels, listCatalog, type ModelListing, type CatalogListing } from "./models/list.js";
+export { readGgufInfo, type GgufInfo } from "./models/gguf.js";
+export { CATALOG, type CatalogEntry } from "./models/catalog.js";
+export { downloadFile, type DownloadOptions, type DownloadProgress } from "./models/download.js";
+export type { StoreOptions, LocalModel } from "./models/store.js";

@@ -45,6 +45,7 @@ export function register(program: Command): void {
       `
 Examples:
   llmzip compress -m model.gguf notes.txt        writes notes.txt.llmz
+  llmzip compress -m smollm2-135m notes.txt      a model pulled with 'llmzip models pull'
   LLMZIP_MODEL=model.gguf llmzip c a.txt b.txt   one archive per file
   cat log.txt | llmzip c -m model.gguf > log.llmz
   llmzip compress --verify --rm notes.txt        keep only the verified archive
@@ -56,13 +57,15 @@ Examples:
       const rep = makeReporter(flags);
       const verify = Boolean(flags.verify || flags.rm);
       const adapterOptions = compressAdapterOptions(flags);
+      // Resolved once, on the first input that needs it (an empty input needs no model).
+      let model: string | undefined;
       process.exitCode = await runFileJobs(
         files,
         flags,
         {
           outputName: (input) => `${input}${SUFFIX}`,
           transform: async (data, label, signal) => {
-            const model = modelForCompress(flags.model);
+            model ??= modelForCompress(flags.model);
             const bar = new ProgressBar(label, rep);
             const t0 = performance.now();
             try {

@@ -33,6 +33,7 @@ export function register(program: Command): void {
       "after",
       `
 Examples:
+  llmzip decompress notes.txt.llmz                 finds the model by its sha256
   llmzip decompress -m model.gguf notes.txt.llmz   writes notes.txt
   llmzip d -c notes.txt.llmz | less                to standard output
   llmzip d -o copy.txt notes.txt.llmz
@@ -42,6 +43,7 @@ Examples:
     .action(async (files: string[], flags: DecompressFlags) => {
       const rep = makeReporter(flags);
       const adapterOptions = decompressAdapterOptions(flags);
+      const model = modelForDecompress(flags.model);
       process.exitCode = await runFileJobs(
         files,
         flags,
@@ -54,7 +56,7 @@ Examples:
             const bar = new ProgressBar(label, rep);
             try {
               const { data: out } = await decompress(data, {
-                model: modelForDecompress(flags.model),
+                ...model,
                 ...adapterOptions,
                 threads: flags.threads,
                 gpu: flags.gpu,

@@ -22,8 +22,8 @@ export function addOutputOptions(cmd: Command): Command {
 
 export function addEngineOptions(cmd: Command): Command {
   return cmd
-    .option("-m, --model <path>", "GGUF model (default: $LLMZIP_MODEL)")
-    .option("--threads <n>", "llama.cpp threads (default: all cores, one for models under 4M parameters; never changes the output)", parsePositiveInt("--threads", 1024));
+    .option("-m, --model <model>", "GGUF model: PATH, NAME ('llmzip models list') or hf:USER/REPO/FILE.gguf (default: $LLMZIP_MODEL, then 'llmzip models default')")
+    .option("--threads <n>", "llama.cpp threads (default: one per idle core, one for models under 4M parameters; never changes the output)", parsePositiveInt("--threads", 1024));
 }
 
 export function gpuOption(description = "where the model runs"): Option {

@@ -57,7 +57,7 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
   const { header, body } = parseArchive(archive);
   const decodedStreams: Int32Array[][] = [];
   if (header.model && header.settings) {
-    const modelPath = opts.engine?.modelPath ?? opts.model;
+    const modelPath = opts.engine?.modelPath ?? opts.model ?? (await opts.locateModel?.(header.model));
     if (!modelPath) {
       throw new ModelError(
         `this archive needs the model ${header.model.name} (${mb(header.model.size)}, sha256 ${hex(header.model.sha256).slice(0, 12)}…); pass it with -m PATH or set LLMZIP_MODEL`,

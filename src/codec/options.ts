@@ -2,6 +2,7 @@ import type { GpuMode } from "../engine/engine.js";
 import type { LlamaEngine } from "../engine/engine.js";
 import type { AdapterChoice } from "./adapter-choice.js";
 import type { AdapterFile } from "./adapter-files.js";
+import type { ModelRef } from "../container/format.js";
 
 /** Where a run is and how far it got, for progress bars. */
 export interface Progress {
@@ -53,8 +54,15 @@ export interface CompressOptions extends CodecOptions {
 }
 
 export interface DecompressOptions extends CodecOptions {
-  /** Path of the model; required when the archive was coded with one. */
+  /** Path of the model the archive was coded with (checked by fingerprint). */
   model?: string;
+  /**
+   * Finds the model when `model` is not given, from the name, size and
+   * sha256 the archive records; called only for archives that need a model.
+   * `modelLocator()` from llmzip's models module searches registered and
+   * downloaded models.
+   */
+  locateModel?: (ref: ModelRef) => Promise<string>;
   /**
    * Where the model may run. The archive fixes the backend (logits differ
    * between backends); a choice that contradicts it is an error.

@@ -59,11 +59,6 @@ export interface RunOptions {
 /** Below this size a model's matrices are too small to split: thread hand-offs cost more than they save. */
 const SINGLE_THREAD_PARAMS = 4_000_000;
 
-/**
- * Threads when the user sets none: every core, except for tiny models, where
- * one thread is several times faster (stories260K: ~8,000 tok/s on one
- * thread, ~1,800 on two, on a 2-core machine).
- */
 function concatTokens(a: Int32Array, b: Int32Array): Int32Array {
   const out = new Int32Array(a.length + b.length);
   out.set(a, 0);
@@ -80,8 +75,16 @@ function explainConfigureError(message: string): string {
   return message;
 }
 
-export function defaultThreads(parameters: number): number {
-  return parameters < SINGLE_THREAD_PARAMS ? 1 : Math.max(1, os.availableParallelism());
+/**
+ * Threads when the user sets none: one per core that is not already busy
+ * (ggml's threads spin at barriers, so two threads on a 2-core machine with
+ * another job running are many times slower than one), and one for tiny
+ * models, where it is several times faster anyway (stories260K: ~8,000 tok/s
+ * on one thread, ~1,800 on two, on an idle 2-core machine).
+ */
+export function defaultThreads(parameters: number, cores = os.availableParallelism(), load = os.loadavg()[0] ?? 0): number {
+  if (parameters < SINGLE_THREAD_PARAMS) return 1;
+  return Math.max(1, Math.min(cores, Math.round(cores - load + 0.5)));
 }
 
 function hasNvidiaDriver(): boolean {
