@@ -52,3 +52,8 @@ export class FileError extends LlmzipError {
 export class ChatError extends LlmzipError {
   override readonly name = "ChatError";
 }
+
+/** A download failed: host unreachable, HTTP error, connection lost for good, or a checksum mismatch. */
+export class DownloadError extends LlmzipError {
+  override readonly name = "DownloadError";
+}

@@ -129,50 +129,50 @@ describe("question-asking protocol", () => {
     it("qa encode writes the message and prints the final answer; qa decode prints the same", async () => {
       const msg = path.join(dir, "t.llmq");
       const enc = await llmzipAsync(["qa", "encode", "--task", taskFile, "--small", SMALL, "--large", server.url, "--large-model", "large", "--questions", "3", "--threads", "1", "-o", msg]);
-      expect(enc.stderr.toString()).toBe("");
+      expect(enc.stderr).toBe("");
       expect(enc.status).toBe(0);
       expect(fs.statSync(msg).size).toBe(headerLength(3) + 1);
       const dec = await llmzipAsync(["qa", "decode", msg, "--task", taskFile, "--small", SMALL, "--threads", "1"]);
       expect(dec.status).toBe(0);
       expect(dec.stdout.length).toBeGreaterThan(1);
-      expect(dec.stdout.equals(enc.stdout)).toBe(true);
+      expect(dec.stdout).toBe(enc.stdout);
       const info = await llmzipAsync(["qa", "info", "--json", msg]);
-      expect(JSON.parse(info.stdout.toString())).toMatchObject({ questions: 3, coding: "plain", backend: "cpu", smallModelSha256: "659643879ac60198", messageBytes: headerLength(3) + 1 });
+      expect(JSON.parse(info.stdout)).toMatchObject({ questions: 3, coding: "plain", backend: "cpu", smallModelSha256: "659643879ac60198", messageBytes: headerLength(3) + 1 });
 
       const wrongTask = path.join(dir, "other.txt");
       fs.writeFileSync(wrongTask, "What is 2 + 2?\n");
       const bad = await llmzipAsync(["qa", "decode", msg, "--task", wrongTask, "--small", SMALL, "--threads", "1"]);
       expect(bad.status).toBe(1);
       expect(bad.stdout.length).toBe(0);
-      expect(bad.stderr.toString()).toMatch(/^llmzip: wrong task: .*\n$/);
+      expect(bad.stderr).toMatch(/^llmzip: wrong task: .*\n$/);
       const wrongModel = await llmzipAsync(["qa", "decode", msg, "--task", taskFile, "--small", OTHER, "--threads", "1"]);
       expect(wrongModel.status).toBe(1);
-      expect(wrongModel.stderr.toString()).toMatch(/^llmzip: wrong small model: .*\n$/);
+      expect(wrongModel.stderr).toMatch(/^llmzip: wrong small model: .*\n$/);
       const notMsg = await llmzipAsync(["qa", "decode", taskFile, "--task", taskFile, "--small", SMALL]);
-      expect(notMsg.stderr.toString()).toMatch(/not an llmzip QA message/);
+      expect(notMsg.stderr).toMatch(/not an llmzip QA message/);
     });
 
     it("rejects incomplete options as usage errors and leaves no message behind on failure", async () => {
       const msg = path.join(dir, "u.llmq");
       const noName = await llmzipAsync(["qa", "encode", "--task", taskFile, "--small", SMALL, "--large", server.url, "-o", msg]);
       expect(noName.status).toBe(2);
-      expect(noName.stderr.toString()).toMatch(/needs --large-model/);
+      expect(noName.stderr).toMatch(/needs --large-model/);
       const urlSmall = await llmzipAsync(["qa", "encode", "--task", taskFile, "--small", server.url, "--large", SMALL, "-o", msg]);
       expect(urlSmall.status).toBe(2);
-      expect(urlSmall.stderr.toString()).toMatch(/--small must be a local GGUF/);
+      expect(urlSmall.stderr).toMatch(/--small must be a local GGUF/);
       const badN = await llmzipAsync(["qa", "encode", "--task", taskFile, "--small", SMALL, "--large", SMALL, "--questions", "x", "-o", msg]);
       expect(badN.status).toBe(2);
       const down = await llmzipAsync(["qa", "encode", "--task", taskFile, "--small", SMALL, "--large", "http://127.0.0.1:9/v1", "--large-model", "m", "--questions", "1", "--threads", "1", "-o", msg]);
       expect(down.status).toBe(1);
-      expect(down.stderr.toString()).toMatch(/cannot connect/);
+      expect(down.stderr).toMatch(/cannot connect/);
       expect(fs.existsSync(msg)).toBe(false);
     });
 
     it("qa bench reports accuracies, the gap recovered and the bits on the fixture task set", async () => {
       const r = await llmzipAsync(["qa", "bench", "--tasks", TASKS_FILE, "--small", SMALL, "--large", server.url, "--large-model", "large", "--questions", "0,1", "--threads", "1", "--json"]);
-      expect(r.stderr.toString()).toBe("");
+      expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
-      const report = JSON.parse(r.stdout.toString()) as {
+      const report = JSON.parse(r.stdout) as {
         tasks: number;
         small: { accuracy: number };
         large: { accuracy: number; meanAnswerBytes: number };
@@ -193,8 +193,8 @@ describe("question-asking protocol", () => {
       fs.writeFileSync(two, fs.readFileSync(TASKS_FILE, "utf8").split("\n").filter((l) => l.startsWith("{")).slice(0, 2).join("\n"));
       const text = await llmzipAsync(["qa", "bench", "--tasks", two, "--small", SMALL, "--large", server.url, "--large-model", "large", "--questions", "1", "--threads", "1"]);
       expect(text.status).toBe(0);
-      expect(text.stdout.toString()).toMatch(/large alone +100\.0% \(2\/2/);
-      expect(text.stdout.toString()).toMatch(/\n +1 +\d+\.\d%/);
+      expect(text.stdout).toMatch(/large alone +100\.0% \(2\/2/);
+      expect(text.stdout).toMatch(/\n +1 +\d+\.\d%/);
     });
   });
 });

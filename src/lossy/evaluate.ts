@@ -5,6 +5,7 @@
  */
 import { parseHeader } from "../container/format.js";
 import { decompress } from "../codec/decompress.js";
+import type { DecompressOptions } from "../codec/options.js";
 import { LlamaEngine } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { MismatchError, ModelError, UsageError } from "../errors.js";
@@ -18,7 +19,7 @@ export interface ArchiveInformation extends InformationReport {
   informationPerCompressedBit: number;
 }
 
-export interface ArchiveInformationOptions {
+export interface ArchiveInformationOptions extends Pick<DecompressOptions, "locateModel"> {
   /** The coding model (required when the archive was coded with none, else it must be the archive's). */
   model?: string;
   engine?: LlamaEngine;
@@ -41,10 +42,12 @@ export async function informationOfArchive(archive: Uint8Array, original: Uint8A
   if (original.length !== lossy.originalBytes || (lossy.originalSha256 && shortSha256(original) !== lossy.originalSha256)) {
     throw new MismatchError(`the given original is not the file this archive was made from (${original.length} bytes, the archive's original has ${lossy.originalBytes} and another sha256)`);
   }
-  const modelPath = opts.engine?.modelPath ?? opts.model;
+  const modelPath = opts.engine?.modelPath ?? opts.model ?? (header.model ? await opts.locateModel?.(header.model) : undefined);
   if (!modelPath) throw new ModelError("measuring information needs the coding model: pass -m PATH or set LLMZIP_MODEL");
   const backend = (header.settings?.backend ?? "cpu") as Backend;
-  const engine = opts.engine ?? LlamaEngine.openOn(modelPath, backend, { threads: opts.threads, verbose: opts.verbose });
+  // The archive's kernels, as decompress uses them: other kernels give other logits.
+  const cpuKernels = header.settings ? header.settings.cpuVariant || "auto" : undefined;
+  const engine = opts.engine ?? LlamaEngine.openOn(modelPath, backend, { threads: opts.threads, verbose: opts.verbose, cpuKernels });
   try {
     const { data: rewrite } = await decompress(archive, { engine, signal: opts.signal });
     const report = await measureInformation(original, rewrite, { engine, ctx: header.settings?.ctx, signal: opts.signal });
