@@ -274,12 +274,14 @@ describe("lossy mode", () => {
         [["compress", "--lossy", "--rewriter-url", server.url, "-m", MODEL, input], /needs --rewriter-model/],
         [["compress", "--lossy", "--rewriter", MODEL, "--rewriter-url", server.url, "--rewriter-model", "x", "-m", MODEL, input], /use one/],
         [["compress", "--lossy", "--rewriter", MODEL, "--rm", "-m", MODEL, input], /would delete the only copy of the original/],
-        [["compress", "--lossy", "--rewriter", MODEL, input], /no model given/],
+        [["compress", "--lossy", "--rewriter", MODEL, input], /no model configured/],
       ];
+      // An empty llmzip home: no configured or downloaded default model to fall back on.
+      const home = path.join(dir, "home");
       for (const [args, message] of cases) {
-        const r = await llmzipAsync(args, { env: { LLMZIP_MODEL: "" } });
+        const r = await llmzipAsync(args, { env: { LLMZIP_MODEL: "", LLMZIP_HOME: home } });
         expect(r.stderr).toMatch(message);
-        expect(r.status).toBe(message.source === "no model given" ? 1 : 2);
+        expect(r.status).toBe(message.source === "no model configured" ? 1 : 2);
       }
     });
   });
