@@ -9,3 +9,11 @@ export type { CompressOptions, DecompressOptions, Progress, AdapterSpec } from "
 export { LlamaEngine, type EngineOptions, type GpuMode } from "./engine/engine.js";
 export * from "./errors.js";
 export { FORMAT_VERSION } from "./container/format.js";
+export { runBench, computeTotals, type BenchOptions, type BenchProgress, type BenchHooks } from "./bench/run.js";
+export { expandInputs, type BenchInput } from "./bench/inputs.js";
+export { parseCheck, evaluateChecks, METRICS, type Check, type Metric } from "./bench/check.js";
+export { BASELINE_NAMES, parseBaselineList, type BaselineName } from "./bench/baselines.js";
+export { renderTable } from "./bench/table.js";
+export { renderMarkdown } from "./bench/markdown.js";
+export { renderChart } from "./bench/chart.js";
+export type * from "./bench/report.js";

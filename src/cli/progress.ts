@@ -10,15 +10,19 @@ function clock(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
 }
 
+/** A codec phase, or another named stage of a command (bench's "eval"); unit "" shows no rate. */
+export type ProgressStep = Omit<Progress, "phase"> & { phase: string; unit?: string };
+
 /** One line of progress: bar, percent, rate and ETA. Pure, for tests. */
-export function progressLine(label: string, p: Progress, elapsedSeconds: number, width = 24): string {
+export function progressLine(label: string, p: ProgressStep, elapsedSeconds: number, width = 24): string {
   const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
   const filled = Math.round(frac * width);
   const bar = "█".repeat(filled) + "░".repeat(width - filled);
-  const unit = p.phase === "analyse" ? "B" : "tok";
+  const unit = p.unit ?? (p.phase === "analyse" ? "B" : "tok");
   const rate = elapsedSeconds > 0 ? p.done / elapsedSeconds : 0;
   const eta = rate > 0 ? (p.total - p.done) / rate : Number.NaN;
-  return `${label} ${p.phase} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${rate.toFixed(0)} ${unit}/s ETA ${clock(eta)}`;
+  const speed = unit ? ` ${rate.toFixed(0)} ${unit}/s ETA ${clock(eta)}` : "";
+  return `${label} ${p.phase} ${bar} ${(frac * 100).toFixed(0).padStart(3)}%${speed}`;
 }
 
 /**
@@ -38,7 +42,7 @@ export class ProgressBar {
     if (!opts.quiet && process.stderr.isTTY) this.spinner = ora({ stream: process.stderr, text: label }).start();
   }
 
-  update(p: Progress): void {
+  update(p: ProgressStep): void {
     if (p.phase !== this.phase) {
       this.phase = p.phase;
       this.phaseStart = performance.now();

@@ -6,7 +6,7 @@ import type { LaneRunStats } from "../engine/native.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { planChunks, type PlannedChunk } from "./chunker.js";
 import { brotliMax, crc32 } from "./fallback.js";
-import { DEFAULT_LANES, DEFAULT_MAX_CTX, type CompressOptions } from "./options.js";
+import { DEFAULT_LANES, DEFAULT_MAX_CTX, type CompressOptions, type LaneSchedule } from "./options.js";
 import { decompress } from "./decompress.js";
 
 /** Settings shared by every lane context of this build: fixed so that archives stay decodable. */
@@ -110,6 +110,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
     let run: { stream: Buffer; stats: LaneRunStats } | undefined;
     let lanes = 1;
     let encodeSeconds = 0;
+    let schedule: LaneSchedule | undefined;
     for (;;) {
       const modelChunks = plan.filter((c) => c.tokens);
       if (modelChunks.length === 0) return plain();
@@ -117,9 +118,10 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
       const settings: LaneSettings = { lanes, ctx, ...FIXED_LANE_SETTINGS, adapters };
       engine.configure(settings);
       const total = modelChunks.reduce((n, c) => n + (c.tokens?.length ?? 0), 0);
+      schedule = { settings, chunks: modelChunks.map((c) => c.tokens as Int32Array) };
       const t0 = performance.now();
       run = await engine.encode(
-        modelChunks.map((c) => c.tokens as Int32Array),
+        schedule.chunks,
         { signal: opts.signal, onProgress: (done) => opts.onProgress?.({ phase: "encode", done, total }) },
       );
       encodeSeconds = (performance.now() - t0) / 1000;
@@ -138,7 +140,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
       if (demoted === 0) break;
       plan = mergeFallbacks(plan);
     }
-    if (!run) throw new LlmzipError("internal error: no model run");
+    if (!run || !schedule) throw new LlmzipError("internal error: no model run");
 
     const archive = await buildArchive(data, plan, run.stream, engine, lanes, ctx, adapters);
     const modelChunks = plan.filter((c) => c.tokens);
@@ -155,6 +157,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
       passes,
     };
     if (!opts.forceModel && archive.length > plainArchive(data, brotliWhole).length) return plain();
+    opts.onSchedule?.(schedule);
     if (opts.verify) await verifyArchive(archive, data, { ...opts, engine });
     return { archive, stats };
   } finally {

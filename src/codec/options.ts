@@ -1,5 +1,5 @@
 import type { GpuMode } from "../engine/engine.js";
-import type { LlamaEngine } from "../engine/engine.js";
+import type { LaneSettings, LlamaEngine } from "../engine/engine.js";
 
 /** Where a run is and how far it got, for progress bars. */
 export interface Progress {
@@ -43,6 +43,18 @@ export interface CompressOptions extends CodecOptions {
   forceModel?: boolean;
   /** Decode the archive again in the same run and compare before returning. */
   verify?: boolean;
+  /**
+   * Called once with the lane schedule of the model pass whose stream went
+   * into the archive (not called when no chunk is model-coded), so that a
+   * caller can replay it, e.g. `bench` timing it with coding skipped.
+   */
+  onSchedule?: (schedule: LaneSchedule) => void;
+}
+
+/** The chunks and lane settings of one model pass: everything needed to evaluate it again. */
+export interface LaneSchedule {
+  settings: LaneSettings;
+  chunks: Int32Array[];
 }
 
 export interface DecompressOptions extends CodecOptions {
