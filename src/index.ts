@@ -14,6 +14,6 @@ export { expandInputs, type BenchInput } from "./bench/inputs.js";
 export { parseCheck, evaluateChecks, METRICS, type Check, type Metric } from "./bench/check.js";
 export { BASELINE_NAMES, parseBaselineList, type BaselineName } from "./bench/baselines.js";
 export { renderTable } from "./bench/table.js";
-export { renderMarkdown } from "./bench/markdown.js";
+export { renderMarkdown, renderBpbTable, describeSetting } from "./bench/markdown.js";
 export { renderChart } from "./bench/chart.js";
 export type * from "./bench/report.js";

@@ -19,36 +19,48 @@ function baselineValues(b: Record<string, BaselineResult>, names: string[]): (nu
   return names.map((n) => b[n]?.bpb ?? null);
 }
 
+/** The markdown table of bits per byte: a row per file and the totals, the best of each row in bold. */
+export function renderBpbTable(report: BenchReport): string {
+  const names = report.baselines.ran.map((b) => b.name);
+  const t = report.totals;
+  return table(
+    ["file", "bytes", "llmzip", ...report.baselines.ran.map((b) => b.label)],
+    [
+      ...report.files.map((f) => [esc(f.file), fmtInt(f.bytes), ...bpbRow([f.llmzip.bpb, ...baselineValues(f.baselines, names)])]),
+      ["**total**", fmtInt(t.bytes), ...bpbRow([t.llmzip.bpb, ...baselineValues(t.baselines, names)])],
+    ],
+    [false, true, true, ...names.map(() => true)],
+  );
+}
+
+/** The setting of a run as markdown list items: date, model, engine, machine. */
+export function describeSetting(report: BenchReport): string[] {
+  const m = report.model;
+  const mc = report.machine;
+  const s = report.settings;
+  return [
+    `- Date: ${report.date.slice(0, 10)} (${report.date})`,
+    `- llmzip ${report.tool.version}; model **${esc(m.name)}** (${m.architecture}, ${fmtInt(m.parameters)} parameters, vocabulary ${fmtInt(m.vocabSize)}, ${fmtInt(m.bytes)} bytes, sha256 \`${m.sha256.slice(0, 16)}…\`)`,
+    `- Engine: ${m.backend}${m.cpuVariant ? ` (${m.cpuVariant} kernels)` : ""}, ${m.threads} thread(s), lanes ${s.lanes ?? "default"}, context ${s.ctx ?? "default"}${s.forceModel ? ", --force-model" : ""}${s.adapters.length ? `, adapters ${s.adapters.map((a) => `${esc(a.path)}:${a.scale}`).join(", ")}` : ""}`,
+    `- Machine: ${esc(mc.cpu)}, ${mc.cores} cores, ${mc.memoryGiB} GiB, ${mc.os}, Node ${mc.node}; load average ${mc.loadAverage} at the start (throughput on a shared machine is noisy)`,
+  ];
+}
+
 /**
  * A self-contained markdown report of a run: the setting (date, model,
  * machine), bits per byte of every compressor, llmzip's own measurements,
  * skipped baselines and checks. `chart` is a path to an SVG to embed.
  */
 export function renderMarkdown(report: BenchReport, opts: { chart?: string; title?: string } = {}): string {
-  const names = report.baselines.ran.map((b) => b.name);
-  const labels = report.baselines.ran.map((b) => b.label);
-  const m = report.model;
-  const mc = report.machine;
-  const s = report.settings;
   const t = report.totals;
   const lines: string[] = [
     `# ${opts.title ?? "llmzip benchmark"}`,
     "",
-    `- Date: ${report.date.slice(0, 10)} (${report.date})`,
-    `- llmzip ${report.tool.version}; model **${esc(m.name)}** (${m.architecture}, ${fmtInt(m.parameters)} parameters, vocabulary ${fmtInt(m.vocabSize)}, ${fmtInt(m.bytes)} bytes, sha256 \`${m.sha256.slice(0, 16)}…\`)`,
-    `- Engine: ${m.backend}${m.cpuVariant ? ` (${m.cpuVariant} kernels)` : ""}, ${m.threads} thread(s), lanes ${s.lanes ?? "default"}, context ${s.ctx ?? "default"}${s.forceModel ? ", --force-model" : ""}${s.adapters.length ? `, adapters ${s.adapters.map((a) => `${esc(a.path)}:${a.scale}`).join(", ")}` : ""}`,
-    `- Machine: ${esc(mc.cpu)}, ${mc.cores} cores, ${mc.memoryGiB} GiB, ${mc.os}, Node ${mc.node}; load average ${mc.loadAverage} at the start (throughput on a shared machine is noisy)`,
+    ...describeSetting(report),
     "",
     "## Bits per byte (lower is better)",
     "",
-    table(
-      ["file", "bytes", "llmzip", ...labels],
-      [
-        ...report.files.map((f) => [esc(f.file), fmtInt(f.bytes), ...bpbRow([f.llmzip.bpb, ...baselineValues(f.baselines, names)])]),
-        ["**total**", fmtInt(t.bytes), ...bpbRow([t.llmzip.bpb, ...baselineValues(t.baselines, names)])],
-      ],
-      [false, true, true, ...names.map(() => true)],
-    ),
+    renderBpbTable(report),
     "",
   ];
   if (report.baselines.skipped.length) lines.push(`Skipped: ${report.baselines.skipped.map((b) => `${b.label} (${b.reason})`).join(", ")}.`, "");
