@@ -73,6 +73,16 @@ if (!values.reuse) {
 } else if (!fs.existsSync(json)) fail(`--reuse: no earlier run at ${json}`);
 const report = JSON.parse(fs.readFileSync(json, "utf8"));
 
+/** One line on llmzip's own totals: how much the model coded, how well, how fast. */
+function summaryLine(report) {
+  const t = report.totals.llmzip;
+  const vs = `llmzip ${report.totals.llmzip.bytes.toLocaleString("en-US")} bytes in all, brotli -q 11 ${report.totals.baselines.brotli?.bytes.toLocaleString("en-US") ?? "-"}`;
+  if (!t.modelBytes) return `- The model coded no byte (brotli was smaller on every chunk); ${vs}.`;
+  const share = ((100 * t.modelBytes) / report.totals.bytes).toFixed(0);
+  const rate = (v) => (v === null ? "-" : Math.round(v).toLocaleString("en-US"));
+  return `- The model coded ${share}% of the bytes at ${t.modelBpb.toFixed(3)} bits/byte (its cross-entropy), coding overhead ${t.overheadPct.toFixed(3)}%; ${vs}. Tokens/s (noisy, shared machine): compress ${rate(t.compressTokensPerSec)}, decompress ${rate(t.decompressTokensPerSec)}, eval-only ${rate(t.evalOnlyTokensPerSec)}.`;
+}
+
 if (values.readme) {
   const { renderBpbTable, describeSetting } = await import(path.join(root, "dist", "index.js"));
   const readme = path.join(root, "README.md");
@@ -89,7 +99,7 @@ if (values.readme) {
     `Latest run of \`npm run bench -- --corpora ${corpora.join(",")}${values.tag ? ` --tag ${values.tag}` : ""}${passThrough.length ? ` -- ${passThrough.join(" ")}` : ""}\` (full report: [${rel(md)}](${rel(md)}), chart: [${rel(svg)}](${rel(svg)})):`,
     "",
     ...describeSetting(report),
-    `- llmzip totals: model-coded ${report.totals.bytes ? ((100 * t.modelBytes) / report.totals.bytes).toFixed(0) : 0}% of the bytes; model ${t.modelBpb === null ? "-" : t.modelBpb.toFixed(3)} bits/byte there, coding overhead ${t.overheadPct === null ? "-" : `${t.overheadPct.toFixed(3)}%`}; ${t.compressTokensPerSec === null ? "" : `compress ${Math.round(t.compressTokensPerSec)} tok/s, decompress ${Math.round(t.decompressTokensPerSec)} tok/s, eval-only ${Math.round(t.evalOnlyTokensPerSec)} tok/s (noisy: shared machine)`}`,
+    summaryLine(report),
     "",
     renderBpbTable(report),
     end,
