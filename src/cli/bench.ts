@@ -14,7 +14,7 @@ import type { GpuMode } from "../engine/engine.js";
 import { CancelledError } from "../errors.js";
 import { writeAtomic } from "./files.js";
 import { makeReporter, reportError, type Reporter } from "./output.js";
-import { addEngineOptions, gpuOption, parseAdapter, parsePositiveInt } from "./options.js";
+import { addCodingOptions, addEngineOptions } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { modelForCompress } from "./resolve-model.js";
 
@@ -132,12 +132,7 @@ export function register(program: Command): void {
     .description("compare llmzip with gzip, brotli, xz, zstd and bzip2 on files, checking every round trip")
     .argument("<paths...>", "files and folders (folders are searched recursively)");
   addEngineOptions(cmd);
-  cmd
-    .option("--lanes <n>", "sequences decoded in lockstep (default 16)", parsePositiveInt("--lanes", 256))
-    .option("--ctx <n>", "tokens of context per lane (default: model's, at most 2048)", parsePositiveInt("--ctx"))
-    .addOption(gpuOption())
-    .option("--adapter <path[:scale]>", "apply a LoRA adapter (repeatable)", parseAdapter)
-    .option("--force-model", "code every representable chunk with the model, even where brotli is smaller")
+  addCodingOptions(cmd)
     .option("--baselines <list>", `compressors to compare: comma-separated from gzip,brotli,xz,zstd,bzip2, or none (default: all found)`, parseBaselineList)
     .option("--check <expr>", "fail (exit 1) unless the condition holds; repeatable (see below)", collectCheck)
     .option("--json", "print one JSON document instead of the table")

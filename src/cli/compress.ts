@@ -4,7 +4,7 @@ import type { AdapterSpec } from "../codec/options.js";
 import type { GpuMode } from "../engine/engine.js";
 import { runFileJobs, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
-import { addEngineOptions, addOutputOptions, gpuOption, parseAdapter, parsePositiveInt } from "./options.js";
+import { addCodingOptions, addEngineOptions, addOutputOptions } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { modelForCompress } from "./resolve-model.js";
 import { describeRatio } from "./summary.js";
@@ -32,13 +32,8 @@ export function register(program: Command): void {
     .argument("[files...]", "files to compress; none or - reads stdin and writes stdout");
   addOutputOptions(cmd);
   addEngineOptions(cmd);
-  cmd
-    .option("--lanes <n>", "sequences decoded in lockstep (default 16)", parsePositiveInt("--lanes", 256))
-    .option("--ctx <n>", "tokens of context per lane (default: model's, at most 2048)", parsePositiveInt("--ctx"))
-    .addOption(gpuOption())
-    .option("--adapter <path[:scale]>", "apply a LoRA adapter (repeatable)", parseAdapter)
+  addCodingOptions(cmd)
     .option("--verify", "decode the archive in the same run and compare before writing it")
-    .option("--force-model", "code every representable chunk with the model, even where brotli is smaller")
     .addHelpText(
       "after",
       `

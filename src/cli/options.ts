@@ -37,6 +37,16 @@ export function addEngineOptions(cmd: Command): Command {
     .option("--threads <n>", "llama.cpp threads (default: all cores, one for models under 4M parameters; never changes the output)", parsePositiveInt("--threads", 1024));
 }
 
+/** The options that shape a model run, shared by compress and bench. */
+export function addCodingOptions(cmd: Command): Command {
+  return cmd
+    .option("--lanes <n>", "sequences decoded in lockstep (default 16)", parsePositiveInt("--lanes", 256))
+    .option("--ctx <n>", "tokens of context per lane (default: model's, at most 2048)", parsePositiveInt("--ctx"))
+    .addOption(gpuOption())
+    .option("--adapter <path[:scale]>", "apply a LoRA adapter (repeatable)", parseAdapter)
+    .option("--force-model", "code every representable chunk with the model, even where brotli is smaller");
+}
+
 export function gpuOption(description = "where the model runs"): Option {
   return new Option("--gpu <mode>", description).choices(["auto", "off", "cuda", "vulkan", "metal"]).default("auto");
 }

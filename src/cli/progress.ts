@@ -21,7 +21,8 @@ export function progressLine(label: string, p: ProgressStep, elapsedSeconds: num
   const unit = p.unit ?? (p.phase === "analyse" ? "B" : "tok");
   const rate = elapsedSeconds > 0 ? p.done / elapsedSeconds : 0;
   const eta = rate > 0 ? (p.total - p.done) / rate : Number.NaN;
-  const speed = unit ? ` ${rate.toFixed(0)} ${unit}/s ETA ${clock(eta)}` : "";
+  // The first updates of a phase come within milliseconds: a rate from them means nothing.
+  const speed = unit && elapsedSeconds >= 0.5 ? ` ${rate.toFixed(0)} ${unit}/s ETA ${clock(eta)}` : "";
   return `${label} ${p.phase} ${bar} ${(frac * 100).toFixed(0).padStart(3)}%${speed}`;
 }
 
