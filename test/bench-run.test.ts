@@ -155,6 +155,16 @@ describe("bench command", () => {
     expect(fs.readFileSync(svg, "utf8")).toMatch(/^<svg [^]*<\/svg>\n$/);
   });
 
+  it("passes --adapter through to compress and decompress", () => {
+    const lora = modelPath("stories260K-lora-random.gguf");
+    const r = run(["--json", "--baselines", "none", "--force-model", "--adapter", `${lora}:0.5`, LISP]);
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout.toString());
+    expect(doc.settings.adapters).toEqual([{ path: lora, scale: 0.5 }]);
+    expect(doc.files[0].llmzip).toMatchObject({ method: "model", roundTrip: true });
+    expect(doc.baselines.ran).toEqual([]);
+  });
+
   it("usage mistakes exit 2 with one line, before loading anything", () => {
     for (const [args, msg] of [
       [["--check", "speed<3", STORY], /^llmzip: bad --check 'speed<3': unknown name 'speed'/],

@@ -10,6 +10,7 @@ import type { BenchReport, FileResult, LlmzipResult } from "../src/bench/report.
 import { computeTotals } from "../src/bench/run.js";
 import { renderTable } from "../src/bench/table.js";
 import { UsageError } from "../src/errors.js";
+import { progressLine } from "../src/cli/progress.js";
 import { tempDir } from "./helpers/cli.js";
 
 function llm(bytes: number, original: number, extra: Partial<LlmzipResult> = {}): LlmzipResult {
@@ -244,5 +245,13 @@ describe("reports", () => {
     expect(svg).toContain("llmzip (tiny&lt;&amp;&gt;)");
     expect(svg).not.toMatch(/<c>|tiny<&>/);
     expect(svg).toContain(">bits per byte</text>");
+  });
+});
+
+describe("progress line", () => {
+  it("names bench's own steps, and shows a rate only once there is one", () => {
+    expect(progressLine("a.txt", { phase: "eval", done: 50, total: 100 }, 0.01, 10)).toBe("a.txt eval █████░░░░░  50%");
+    expect(progressLine("a.txt", { phase: "eval", done: 50, total: 100 }, 1, 10)).toBe("a.txt eval █████░░░░░  50% 50 tok/s ETA 0:01");
+    expect(progressLine("a.txt", { phase: "baselines", done: 1, total: 4, unit: "" }, 2, 4)).toBe("a.txt baselines █░░░  25%");
   });
 });
