@@ -38,6 +38,8 @@ export interface BenchOptions {
   threads?: number;
   gpu?: GpuMode;
   adapters?: AdapterSpec[];
+  /** llama.cpp CPU kernel set for the engine the run opens (see EngineOptions.cpuKernels). */
+  cpuKernels?: string;
   /** Code every representable chunk with the model, even where brotli is smaller. */
   forceModel?: boolean;
   /** Baselines to try (default: all); those whose program is missing are skipped and listed. */
@@ -215,7 +217,8 @@ export async function runBench(inputs: BenchInput[], opts: BenchOptions): Promis
   const date = new Date().toISOString();
   const machine = describeMachine();
   const { run: baselines, skipped } = resolveBaselines(opts.baselines ?? BASELINE_NAMES, opts.searchPath);
-  const engine = opts.engine ?? LlamaEngine.open(opts.model, { gpu: opts.gpu ?? "auto", threads: opts.threads, verbose: opts.verbose });
+  const engine =
+    opts.engine ?? LlamaEngine.open(opts.model, { gpu: opts.gpu ?? "auto", threads: opts.threads, verbose: opts.verbose, cpuKernels: opts.cpuKernels, onWarning: opts.onWarning });
   try {
     // Fingerprinting a big model takes seconds the first time; keep that out of the first file's timings.
     const model = await summariseModel(engine);

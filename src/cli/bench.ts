@@ -25,6 +25,7 @@ export interface BenchFlags {
   ctx?: number;
   gpu?: GpuMode;
   adapter?: AdapterSpec[];
+  cpuKernels?: string;
   forceModel?: boolean;
   json?: boolean;
   markdown?: string;
@@ -84,6 +85,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
       ctx: flags.ctx,
       gpu: flags.gpu,
       adapters: flags.adapter,
+      cpuKernels: flags.cpuKernels,
       forceModel: flags.forceModel,
       baselines: flags.baselines,
       signal: controller.signal,

@@ -16,6 +16,7 @@ interface CompressFlags extends FileJobFlags {
   threads?: number;
   gpu: GpuMode;
   adapter?: AdapterSpec[];
+  cpuKernels?: string;
   verify?: boolean;
   forceModel?: boolean;
   quiet?: boolean;
@@ -63,6 +64,7 @@ Examples:
                 threads: flags.threads,
                 gpu: flags.gpu,
                 adapters: flags.adapter,
+                cpuKernels: flags.cpuKernels,
                 verify,
                 forceModel: flags.forceModel,
                 signal,

@@ -44,6 +44,7 @@ export function addCodingOptions(cmd: Command): Command {
     .option("--ctx <n>", "tokens of context per lane (default: model's, at most 2048)", parsePositiveInt("--ctx"))
     .addOption(gpuOption())
     .option("--adapter <path[:scale]>", "apply a LoRA adapter (repeatable)", parseAdapter)
+    .option("--cpu-kernels <name>", "llama.cpp CPU kernels: haswell (AVX2, portable; default), auto (fastest here), zen4, skylakex, x64, ...")
     .option("--force-model", "code every representable chunk with the model, even where brotli is smaller");
 }
 

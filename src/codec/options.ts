@@ -39,6 +39,8 @@ export interface CompressOptions extends CodecOptions {
   ctx?: number;
   gpu?: GpuMode;
   adapters?: AdapterSpec[];
+  /** llama.cpp CPU kernel set (see EngineOptions.cpuKernels); default portable AVX2 kernels. */
+  cpuKernels?: string;
   /** Code every representable chunk with the model, even where brotli is smaller (for measurements). */
   forceModel?: boolean;
   /** Decode the archive again in the same run and compare before returning. */
