@@ -120,7 +120,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
   report.checks = evaluateChecks(report, checks);
   report.passed = report.checks.every((c) => c.passed);
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(renderTable(report, { color: flags.color !== false && Boolean(process.stdout.isTTY) }));
+  else process.stdout.write(renderTable(report, { color: flags.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY) }));
   writeReports(report, flags, rep);
   for (const c of report.checks) {
     if (!c.passed) process.stderr.write(`llmzip: check failed: ${c.check}: ${c.failures.join("; ")}\n`);
