@@ -31,7 +31,7 @@ export interface LlmzipResult {
   modelBpb: number | null;
   /** (stream bits / modelBits − 1) × 100: what coding costs beyond the model's cross-entropy. */
   overheadPct: number | null;
-  /** Lanes of the final model pass (null when no chunk was model-coded). */
+  /** Most lanes of any lane run of the final pass (null when no chunk was model-coded). */
   lanes: number | null;
   /** Passes over the model (2 when chunks were handed to brotli and the rest coded again). */
   passes: number;
@@ -122,7 +122,10 @@ export interface BenchReport {
     lanes: number | null;
     ctx: number | null;
     forceModel: boolean;
+    /** Adapters mixed into every model-coded chunk. */
     adapters: { path: string; scale: number }[];
+    /** With --adapter auto: the candidate sets, one chosen per chunk (the empty set is "no adapter"). */
+    adapterCandidates: { path: string; scale: number }[][] | null;
   };
   machine: MachineSummary;
   baselines: {

@@ -1,6 +1,7 @@
 import { compress } from "../codec/compress.js";
 import { decompress } from "../codec/decompress.js";
-import type { AdapterSpec, LaneSchedule } from "../codec/options.js";
+import type { AdapterChoice } from "../codec/adapter-choice.js";
+import type { AdapterSpec, LaneRun } from "../codec/options.js";
 import { LlamaEngine, type GpuMode } from "../engine/engine.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { VERSION } from "../version.js";
@@ -14,7 +15,7 @@ export interface BenchProgress {
   file: string;
   index: number;
   count: number;
-  phase: "analyse" | "encode" | "decode" | "eval" | "baselines";
+  phase: "analyse" | "trial" | "encode" | "decode" | "eval" | "baselines";
   done: number;
   total: number;
 }
@@ -37,7 +38,10 @@ export interface BenchOptions {
   ctx?: number;
   threads?: number;
   gpu?: GpuMode;
+  /** LoRA adapters mixed into every model-coded chunk (compress's `adapters`). */
   adapters?: AdapterSpec[];
+  /** Per chunk, the best of these adapter sets (compress's `adapterChoice`). */
+  adapterChoice?: AdapterChoice;
   /** llama.cpp CPU kernel set for the engine the run opens (see EngineOptions.cpuKernels). */
   cpuKernels?: string;
   /** Code every representable chunk with the model, even where brotli is smaller. */
@@ -80,10 +84,15 @@ async function summariseModel(engine: LlamaEngine): Promise<ModelSummary> {
   };
 }
 
+/** Every adapter file compress may use, for decompress to pick from by fingerprint. */
+function adapterFiles(opts: BenchOptions): string[] {
+  return [...new Set([...(opts.adapters ?? []), ...(opts.adapterChoice?.candidates.flat() ?? [])].map((a) => a.path))];
+}
+
 /** Compresses, decompresses and compares one file with llmzip, then replays its schedule without coding. */
 async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, count: number, engine: LlamaEngine, opts: BenchOptions): Promise<LlmzipResult> {
   const progress = (phase: BenchProgress["phase"], done: number, total: number) => opts.onProgress?.({ file: input.name, index, count, phase, done, total });
-  let schedule: LaneSchedule | undefined;
+  let schedule: LaneRun[] | undefined;
   const t0 = performance.now();
   const { archive, stats } = await compress(data, {
     model: opts.model,
@@ -91,9 +100,10 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
     lanes: opts.lanes,
     ctx: opts.ctx,
     adapters: opts.adapters,
+    adapterChoice: opts.adapterChoice,
     forceModel: opts.forceModel,
     signal: opts.signal,
-    onProgress: (p) => progress(p.phase === "analyse" ? "analyse" : "encode", p.done, p.total),
+    onProgress: (p) => progress(p.phase === "analyse" || p.phase === "trial" ? p.phase : "encode", p.done, p.total),
     onWarning: opts.onWarning,
     onSchedule: (s) => {
       schedule = s;
@@ -108,7 +118,8 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
   try {
     const back = await decompress(stored, {
       engine,
-      adapters: opts.adapters?.map((a) => a.path),
+      // Matched by fingerprint: the archive names the ones it used, and their scales.
+      adapters: adapterFiles(opts),
       signal: opts.signal,
       onProgress: (p) => progress("decode", p.done, p.total),
       onWarning: opts.onWarning,
@@ -124,11 +135,18 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
 
   let evalOnlySeconds: number | null = null;
   if (schedule) {
-    engine.configure(schedule.settings);
     const total = stats.lanes?.tokens ?? 0;
-    const t2 = performance.now();
-    await engine.encode(schedule.chunks, { skipCoding: true, signal: opts.signal, onProgress: (done) => progress("eval", done, total) });
-    evalOnlySeconds = (performance.now() - t2) / 1000;
+    let done = 0;
+    evalOnlySeconds = 0;
+    for (const run of schedule) {
+      // Configuring is not timed: compress and decompress keep a context whose settings did not change.
+      engine.configure(run.settings);
+      const t2 = performance.now();
+      const base = done;
+      const r = await engine.encode(run.chunks, { skipCoding: true, signal: opts.signal, onProgress: (n) => progress("eval", base + n, total) });
+      evalOnlySeconds += (performance.now() - t2) / 1000;
+      done += r.stats.tokens;
+    }
   }
 
   const lanes = stats.lanes;
@@ -144,7 +162,7 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
     streamBytes: stats.streamBytes,
     modelBpb: modelBits !== null && stats.modelBytes > 0 ? modelBits / stats.modelBytes : null,
     overheadPct: modelBits ? ((stats.streamBytes * 8) / modelBits - 1) * 100 : null,
-    lanes: schedule?.settings.lanes ?? null,
+    lanes: schedule ? Math.max(...schedule.map((r) => r.settings.lanes)) : null,
     passes: stats.passes,
     compressSeconds,
     decompressSeconds,
@@ -240,7 +258,13 @@ export async function runBench(inputs: BenchInput[], opts: BenchOptions): Promis
       tool: { name: "llmzip", version: VERSION },
       date,
       model,
-      settings: { lanes: opts.lanes ?? null, ctx: opts.ctx ?? null, forceModel: Boolean(opts.forceModel), adapters: opts.adapters ?? [] },
+      settings: {
+        lanes: opts.lanes ?? null,
+        ctx: opts.ctx ?? null,
+        forceModel: Boolean(opts.forceModel),
+        adapters: opts.adapters ?? [],
+        adapterCandidates: opts.adapterChoice?.candidates ?? null,
+      },
       machine,
       baselines: { ran: baselines.map((b) => ({ name: b.name, label: b.label })), skipped },
       files,

@@ -9,22 +9,22 @@ import { renderMarkdown } from "../bench/markdown.js";
 import type { BenchReport, FileResult } from "../bench/report.js";
 import { runBench, type BenchHooks } from "../bench/run.js";
 import { renderTable } from "../bench/table.js";
-import type { AdapterSpec } from "../codec/options.js";
 import type { GpuMode } from "../engine/engine.js";
 import { CancelledError } from "../errors.js";
 import { writeAtomic } from "./files.js";
 import { makeReporter, reportError, type Reporter } from "./output.js";
-import { addCodingOptions, addEngineOptions } from "./options.js";
+import { compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
+import { addCodingOptions } from "./coding-options.js";
+import { addEngineOptions } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { modelForCompress } from "./resolve-model.js";
 
-export interface BenchFlags {
+export interface BenchFlags extends AdapterFlags {
   model?: string;
   threads?: number;
   lanes?: number;
   ctx?: number;
   gpu?: GpuMode;
-  adapter?: AdapterSpec[];
   cpuKernels?: string;
   forceModel?: boolean;
   json?: boolean;
@@ -68,6 +68,7 @@ function writeReports(report: BenchReport, flags: BenchFlags, rep: Reporter): vo
 export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: BenchHooks): Promise<number> {
   const rep = makeReporter(flags);
   const checks = flags.check ?? [];
+  const adapterOptions = compressAdapterOptions(flags);
   const model = modelForCompress(flags.model);
   const files = expandInputs(inputs);
   const controller = new AbortController();
@@ -84,7 +85,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
       lanes: flags.lanes,
       ctx: flags.ctx,
       gpu: flags.gpu,
-      adapters: flags.adapter,
+      ...adapterOptions,
       cpuKernels: flags.cpuKernels,
       forceModel: flags.forceModel,
       baselines: flags.baselines,

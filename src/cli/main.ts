@@ -13,6 +13,7 @@ async function loadCommands(): Promise<Registrar[]> {
     import("./decompress.js"),
     import("./info.js"),
     import("./bench.js"),
+    import("./models.js"),
   ]);
   return modules.map((m: { register: Registrar }) => m.register);
 }

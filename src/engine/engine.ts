@@ -59,11 +59,6 @@ export interface RunOptions {
 /** Below this size a model's matrices are too small to split: thread hand-offs cost more than they save. */
 const SINGLE_THREAD_PARAMS = 4_000_000;
 
-/**
- * Threads when the user sets none: every core, except for tiny models, where
- * one thread is several times faster (stories260K: ~8,000 tok/s on one
- * thread, ~1,800 on two, on a 2-core machine).
- */
 function concatTokens(a: Int32Array, b: Int32Array): Int32Array {
   const out = new Int32Array(a.length + b.length);
   out.set(a, 0);
@@ -71,8 +66,25 @@ function concatTokens(a: Int32Array, b: Int32Array): Int32Array {
   return out;
 }
 
-export function defaultThreads(parameters: number): number {
-  return parameters < SINGLE_THREAD_PARAMS ? 1 : Math.max(1, os.availableParallelism());
+/** llama.cpp's adapter errors name the check that failed; say what it means for the user. */
+function explainConfigureError(message: string): string {
+  const m = /^cannot load adapter (.*?): .*(?:expect general\.type to be 'adapter'|expect adapter\.type to be 'lora')/.exec(message);
+  if (m) return `${m[1]} is not a LoRA adapter (a GGUF model or another kind of adapter?)`;
+  const shape = /^cannot load adapter (.*?): .*(?:maybe wrong base model|arch mismatch)/.exec(message);
+  if (shape) return `${shape[1]} is a LoRA adapter for another model (${message.replace(/^cannot load adapter .*?: /, "")})`;
+  return message;
+}
+
+/**
+ * Threads when the user sets none: one per core that is not already busy
+ * (ggml's threads spin at barriers, so two threads on a 2-core machine with
+ * another job running are many times slower than one), and one for tiny
+ * models, where it is several times faster anyway (stories260K: ~8,000 tok/s
+ * on one thread, ~1,800 on two, on an idle 2-core machine).
+ */
+export function defaultThreads(parameters: number, cores = os.availableParallelism(), load = os.loadavg()[0] ?? 0): number {
+  if (parameters < SINGLE_THREAD_PARAMS) return 1;
+  return Math.max(1, Math.min(cores, Math.round(cores - load + 0.5)));
 }
 
 function hasNvidiaDriver(): boolean {
@@ -176,7 +188,7 @@ export class LlamaEngine {
     try {
       this.native.configure(config);
     } catch (e) {
-      throw new ModelError((e as Error).message);
+      throw new ModelError(explainConfigureError((e as Error).message));
     }
     this.configured = key;
   }
