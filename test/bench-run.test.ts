@@ -6,7 +6,7 @@ import { evaluateChecks, parseCheck } from "../src/bench/check.js";
 import { runBench, type BenchHooks } from "../src/bench/run.js";
 import { benchCommand } from "../src/cli/bench.js";
 import { compress } from "../src/codec/compress.js";
-import type { LaneSchedule } from "../src/codec/options.js";
+import type { LaneRun } from "../src/codec/options.js";
 import { LlamaEngine } from "../src/engine/engine.js";
 import { llmzip, tempDir } from "./helpers/cli.js";
 import { repoRoot } from "./helpers/shared.js";
@@ -75,13 +75,15 @@ describe("runBench with stories260K", () => {
 
   it("replays the archive's own lane schedule for the eval-only pass", async () => {
     const data = fs.readFileSync(LISP);
-    let schedule: LaneSchedule | undefined;
+    let schedule: LaneRun[] = [];
     const { archive, stats } = await compress(data, { model: MODEL, engine, forceModel: true, lanes: 3, onSchedule: (s) => (schedule = s) });
     const { header } = parseArchive(archive);
-    expect(schedule?.settings.lanes).toBe(header.settings?.lanes);
-    expect(schedule?.settings.ctx).toBe(header.settings?.ctx);
-    expect(schedule?.chunks.map((c) => c.length)).toEqual(header.chunks.filter((c) => c.method === 0).map((c) => c.tokenCount));
-    expect(schedule?.chunks.reduce((n, c) => n + c.length, 0)).toBe(stats.lanes?.tokens);
+    // One stream (no adapters): one lane run with the header's lanes and context, chunk by chunk.
+    expect(schedule).toHaveLength(1);
+    const [run] = schedule;
+    expect(run?.settings).toMatchObject({ lanes: header.settings?.lanes, ctx: header.settings?.ctx, adapters: [] });
+    expect(run?.chunks.map((c) => c.length)).toEqual(header.chunks.filter((c) => c.method === 0).map((c) => c.tokenCount));
+    expect(run?.chunks.reduce((n, c) => n + c.length, 0)).toBe(stats.lanes?.tokens);
     // No schedule when nothing is model-coded.
     let called = false;
     await compress(data, { model: MODEL, engine, onSchedule: () => (called = true) });
@@ -163,6 +165,12 @@ describe("bench command", () => {
     expect(doc.settings.adapters).toEqual([{ path: lora, scale: 0.5 }]);
     expect(doc.files[0].llmzip).toMatchObject({ method: "model", roundTrip: true });
     expect(doc.baselines.ran).toEqual([]);
+    // --adapter auto: compress chooses per chunk; decompress finds the chosen adapter by fingerprint.
+    const auto = run(["--json", "--baselines", "none", "--force-model", "--adapter", "auto", "--adapter", lora, "--trial-tokens", "32", LISP]);
+    expect(auto.status).toBe(0);
+    const autoDoc = JSON.parse(auto.stdout.toString());
+    expect(autoDoc.settings.adapterCandidates).toEqual([[], [{ path: lora, scale: 1 }]]);
+    expect(autoDoc.files[0].llmzip.roundTrip).toBe(true);
   });
 
   it("usage mistakes exit 2 with one line, before loading anything", () => {
