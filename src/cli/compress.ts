@@ -5,9 +5,10 @@ import { compressLossy } from "../lossy/compress.js";
 import type { GpuMode } from "../engine/engine.js";
 import { runFileJobs, type FileJob, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
-import { addAdapterOptions, compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
+import { compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
+import { addCodingOptions } from "./coding-options.js";
 import { addLossyOptions, describeLossy, openLossy, type LossyFlags } from "./lossy.js";
-import { addEngineOptions, addOutputOptions, gpuOption, parsePositiveInt } from "./options.js";
+import { addEngineOptions, addOutputOptions } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { modelForCompress } from "./resolve-model.js";
 import { describeAdapterChoice, describeRatio } from "./summary.js";
@@ -35,14 +36,8 @@ export function register(program: Command): void {
     .argument("[files...]", "files to compress; none or - reads stdin and writes stdout");
   addOutputOptions(cmd);
   addEngineOptions(cmd);
-  cmd
-    .option("--lanes <n>", "sequences decoded in lockstep (default 16)", parsePositiveInt("--lanes", 256))
-    .option("--ctx <n>", "tokens of context per lane (default: model's, at most 2048)", parsePositiveInt("--ctx"))
-    .addOption(gpuOption())
-    .option("--cpu-kernels <name>", "llama.cpp CPU kernels: haswell (AVX2, portable; default), auto (fastest here), zen4, skylakex, x64, ...");
-  addAdapterOptions(cmd, "choose")
-    .option("--verify", "decode the archive in the same run and compare before writing it")
-    .option("--force-model", "code every representable chunk with the model, even where brotli is smaller");
+  addCodingOptions(cmd)
+    .option("--verify", "decode the archive in the same run and compare before writing it");
   addLossyOptions(cmd)
     .addHelpText(
       "after",
@@ -90,7 +85,7 @@ Examples:
           };
           try {
             if (lossy) {
-              const result = await compressLossy(data, { ...options, ...lossy, onSection: (done, total) => bar.update({ phase: "rewrite", done, total }) });
+              const result = await compressLossy(data, { ...options, ...lossy, onSection: (done, total) => bar.update({ phase: "rewrite", unit: "sections", done, total }) });
               bar.stop();
               if (result.lossy.truncatedSections > 0) rep.warn(`${label}: ${result.lossy.truncatedSections} of ${result.lossy.sections} rewritten sections were cut at the rewriter's length limit`);
               if (process.stderr.isTTY || rep.verbose) rep.info(describeLossy(label, result, (performance.now() - t0) / 1000));
