@@ -191,7 +191,8 @@ describe("question-asking protocol", () => {
       expect(report.perTask.every((t) => t.answers.length === 1)).toBe(true);
       const two = path.join(dir, "two.jsonl");
       fs.writeFileSync(two, fs.readFileSync(TASKS_FILE, "utf8").split("\n").filter((l) => l.startsWith("{")).slice(0, 2).join("\n"));
-      const text = await llmzipAsync(["qa", "bench", "--tasks", two, "--small", SMALL, "--large", server.url, "--large-model", "large", "--questions", "1", "--threads", "1"]);
+      // The same command is also `llmzip bench qa`, beside the compression benchmark.
+      const text = await llmzipAsync(["bench", "qa", "--tasks", two, "--small", SMALL, "--large", server.url, "--large-model", "large", "--questions", "1", "--threads", "1"]);
       expect(text.status).toBe(0);
       expect(text.stdout).toMatch(/large alone +100\.0% \(2\/2/);
       expect(text.stdout).toMatch(/\n +1 +\d+\.\d%/);

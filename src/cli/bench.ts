@@ -17,6 +17,7 @@ import { compressAdapterOptions, type AdapterFlags } from "./adapter-options.js"
 import { addCodingOptions } from "./coding-options.js";
 import { addEngineOptions } from "./options.js";
 import { ProgressBar } from "./progress.js";
+import { addQaBenchCommand } from "./qa.js";
 import { modelForCompress } from "./resolve-model.js";
 
 export interface BenchFlags extends AdapterFlags {
@@ -171,4 +172,6 @@ Examples:
         process.exitCode = reportError(e, Boolean(flags.verbose));
       }
     });
+  // The question-asking benchmark; defined with the qa command.
+  addQaBenchCommand(cmd, "qa");
 }

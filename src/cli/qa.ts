@@ -178,34 +178,7 @@ export function register(program: Command): void {
       }
     });
 
-  addLarge(
-    addCommon(
-      qa
-        .command("bench")
-        .description("accuracy of the small model alone, with k answers, and of the large model alone, over a task set")
-        .requiredOption("--tasks <file>", "JSON Lines task set: {id, task, answer, check?} per line (see fixtures/qa/tasks.jsonl)")
-        .addOption(new Option("--questions <list>", "numbers of questions to evaluate").argParser(parseQuestionList).default([1, 2, 5, 10], "1,2,5,10"))
-        .option("--json", "print the report as JSON"),
-    ),
-  )
-    .addHelpText("after", "\nExample:\n  llmzip qa bench --tasks fixtures/qa/tasks.jsonl --small small.gguf --large big.gguf --questions 1,2,5,10")
-    .action(async (flags: CommonFlags & LargeFlags & { tasks: string; questions: number[]; json?: boolean }) => {
-      const rep = makeReporter(flags);
-      const tasks = parseTasks(readInput(flags.tasks).toString("utf8"), flags.tasks);
-      const prompts = readPrompts(flags.prompts);
-      await withModels(flags, async (small, large) => {
-        const report = await benchQa(tasks, {
-          small,
-          large,
-          ks: flags.questions,
-          prompts,
-          onTask: (done, total, id) => {
-            if (done < total) rep.debug(`task ${done + 1}/${total}: ${id}`);
-          },
-        });
-        await writeStdout(Buffer.from(`${flags.json ? JSON.stringify(report, null, 2) : renderBench(report)}\n`, "utf8"));
-      });
-    });
+  addQaBenchCommand(qa, "bench");
 
   qa.command("info")
     .description("describe a QA message")
@@ -230,5 +203,40 @@ export function register(program: Command): void {
       };
       const text = Object.entries(doc).map(([k, v]) => `  ${k.padEnd(18)} ${v}`).join("\n");
       await writeStdout(Buffer.from(`${flags.json ? JSON.stringify(doc, null, 2) : `${file}\n${text}`}\n`));
+    });
+}
+
+/**
+ * The QA benchmark command under `parent` (`llmzip qa bench`, and
+ * `llmzip bench qa` beside the compression benchmark).
+ */
+export function addQaBenchCommand(parent: Command, name: string): void {
+  addLarge(
+    addCommon(
+      parent
+        .command(name)
+        .description("accuracy of the small model alone, with k answers, and of the large model alone, over a task set")
+        .requiredOption("--tasks <file>", "JSON Lines task set: {id, task, answer, check?} per line (see fixtures/qa/tasks.jsonl)")
+        .addOption(new Option("--questions <list>", "numbers of questions to evaluate").argParser(parseQuestionList).default([1, 2, 5, 10], "1,2,5,10"))
+        .option("--json", "print the report as JSON"),
+    ),
+  )
+    .addHelpText("after", `\nExample:\n  llmzip ${parent.name()} ${name} --tasks fixtures/qa/tasks.jsonl --small small.gguf --large big.gguf --questions 1,2,5,10`)
+    .action(async (flags: CommonFlags & LargeFlags & { tasks: string; questions: number[]; json?: boolean }) => {
+      const rep = makeReporter(flags);
+      const tasks = parseTasks(readInput(flags.tasks).toString("utf8"), flags.tasks);
+      const prompts = readPrompts(flags.prompts);
+      await withModels(flags, async (small, large) => {
+        const report = await benchQa(tasks, {
+          small,
+          large,
+          ks: flags.questions,
+          prompts,
+          onTask: (done, total, id) => {
+            if (done < total) rep.debug(`task ${done + 1}/${total}: ${id}`);
+          },
+        });
+        await writeStdout(Buffer.from(`${flags.json ? JSON.stringify(report, null, 2) : renderBench(report)}\n`, "utf8"));
+      });
     });
 }
