@@ -169,7 +169,11 @@ describe("question-asking protocol", () => {
     });
 
     it("qa bench reports accuracies, the gap recovered and the bits on the fixture task set", async () => {
-      const r = await llmzipAsync(["qa", "bench", "--tasks", TASKS_FILE, "--small", SMALL, "--large", server.url, "--large-model", "large", "--questions", "0,1", "--threads", "1", "--json"]);
+      // Three of the fixture's tasks: every model call is real, and CI runs on two loaded cores.
+      const few = path.join(dir, "few.jsonl");
+      const lines = fs.readFileSync(TASKS_FILE, "utf8").split("\n").filter((l) => l.startsWith("{"));
+      fs.writeFileSync(few, lines.slice(0, 3).join("\n"));
+      const r = await llmzipAsync(["qa", "bench", "--tasks", few, "--small", SMALL, "--large", server.url, "--large-model", "large", "--questions", "0,1", "--threads", "1", "--json"]);
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
       const report = JSON.parse(r.stdout) as {
@@ -179,7 +183,7 @@ describe("question-asking protocol", () => {
         rows: { k: number; accuracy: number; gapRecovered: number | null; plainBits: number; messageBytes: number; ratio: number }[];
         perTask: { answers: boolean[] }[];
       };
-      expect(report.tasks).toBe(TASKS.length);
+      expect(report.tasks).toBe(3);
       expect(report.large.accuracy).toBe(1);
       expect(report.rows.map((x) => x.k)).toEqual([0, 1]);
       for (const row of report.rows) {
@@ -190,12 +194,12 @@ describe("question-asking protocol", () => {
       }
       expect(report.perTask.every((t) => t.answers.length === 1)).toBe(true);
       const two = path.join(dir, "two.jsonl");
-      fs.writeFileSync(two, fs.readFileSync(TASKS_FILE, "utf8").split("\n").filter((l) => l.startsWith("{")).slice(0, 2).join("\n"));
+      fs.writeFileSync(two, lines.slice(0, 2).join("\n"));
       // The same command is also `llmzip bench qa`, beside the compression benchmark.
       const text = await llmzipAsync(["bench", "qa", "--tasks", two, "--small", SMALL, "--large", server.url, "--large-model", "large", "--questions", "1", "--threads", "1"]);
       expect(text.status).toBe(0);
       expect(text.stdout).toMatch(/large alone +100\.0% \(2\/2/);
       expect(text.stdout).toMatch(/\n +1 +\d+\.\d%/);
-    });
+    }, 300_000);
   });
 });
