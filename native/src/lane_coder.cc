@@ -58,8 +58,9 @@ void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vec
     prefix = cfg.prefixLengths;
   }
   std::vector<int32_t> lengths(nChunks);
+  if (decoding && cfg.decodeLengths.size() != nChunks) throw std::runtime_error("one decode length per chunk is needed");
   for (size_t i = 0; i < nChunks; ++i) {
-    const int32_t n = static_cast<int32_t>(chunks[i].size());
+    const int32_t n = static_cast<int32_t>(chunks[i].size()) + (decoding ? cfg.decodeLengths[i] : 0);
     if (prefix[i] < 0 || prefix[i] > n) throw std::runtime_error("context prefix longer than its chunk");
     // A chunk with nothing to code is skipped whole, context included.
     lengths[i] = prefix[i] == n ? 0 : n;
@@ -118,7 +119,8 @@ void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vec
         if (decoding) {
           tok = table.find(decoder.target(), &cum);
           decoder.consume(cum, table.freq[tok]);
-          chunks[s.chunk][s.pos] = tok;
+          if (decoder.exhausted()) throw StreamExhausted();
+          chunks[s.chunk].push_back(tok);  // a lane decodes its chunk's positions in order
         } else {
           tok = chunks[s.chunk][s.pos];
           if (tok < 0 || tok >= cfg.nVocab) throw std::runtime_error("token id out of the vocabulary");

@@ -1,12 +1,12 @@
 import path from "node:path";
 import { ChunkMethod, serializeArchive, type AdapterRef, type ArchiveHeader, type ChunkEntry, type CodingSettings } from "../container/format.js";
-import { LlmzipError, UsageError } from "../errors.js";
+import { CancelledError, LlmzipError, UsageError } from "../errors.js";
 import { LlamaEngine, type LaneSettings } from "../engine/engine.js";
 import type { LaneRunStats } from "../engine/native.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { planChunks, type PlannedChunk } from "./chunker.js";
-import { brotliMax, crc32 } from "./fallback.js";
-import { DEFAULT_LANES, DEFAULT_MAX_CTX, type CompressOptions } from "./options.js";
+import { brotliMax, brotliMaxAsync, crc32 } from "./fallback.js";
+import { DEFAULT_LANES, DEFAULT_MAX_CTX, MAX_LANES, maxContext, type CompressOptions } from "./options.js";
 import { decompress } from "./decompress.js";
 
 /** Settings shared by every lane context of this build: fixed so that archives stay decodable. */
@@ -68,6 +68,12 @@ export function plainArchive(data: Uint8Array, brotli: Uint8Array = brotliMax(da
   return serializeArchive(header, { streams: [], blobs: [useBrotli ? brotli : data] });
 }
 
+/** Lets signal handlers run inside a long synchronous loop, and stops there once aborted. */
+async function checkpoint(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw new CancelledError("interrupted");
+}
+
 /** Merges neighbouring fallback chunks after some model chunks were demoted. */
 function mergeFallbacks(chunks: PlannedChunk[]): PlannedChunk[] {
   const out: PlannedChunk[] = [];
@@ -86,8 +92,11 @@ function mergeFallbacks(chunks: PlannedChunk[]): PlannedChunk[] {
  * than brotli -q 11 of the whole input.
  */
 export async function compress(data: Uint8Array, opts: CompressOptions): Promise<CompressResult> {
-  const lanesWanted = positiveInt(opts.lanes, DEFAULT_LANES, "--lanes", 256);
-  const brotliWhole = brotliMax(data);
+  const lanesWanted = positiveInt(opts.lanes, DEFAULT_LANES, "--lanes", MAX_LANES);
+  // Off the main thread: on tens of megabytes this takes a minute or more,
+  // and signals must still be handled meanwhile.
+  const brotliWhole = await brotliMaxAsync(data);
+  if (opts.signal?.aborted) throw new CancelledError("interrupted");
   const plain = (): CompressResult => {
     const archive = plainArchive(data, brotliWhole);
     return {
@@ -100,7 +109,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
   const engine = opts.engine ?? LlamaEngine.open(opts.model, { gpu: opts.gpu ?? "auto", threads: opts.threads, verbose: opts.verbose });
   try {
     const info = engine.info;
-    const ctx = positiveInt(opts.ctx, Math.min(info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX), "--ctx", 1 << 20);
+    const ctx = positiveInt(opts.ctx, Math.min(info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX), "--ctx", maxContext(info.contextLength));
     opts.onProgress?.({ phase: "analyse", done: 0, total: data.length });
     let plan = planChunks(data, engine, { maxTokens: ctx });
     opts.onProgress?.({ phase: "analyse", done: data.length, total: data.length });
@@ -128,13 +137,14 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
       // A chunk the model codes worse than brotli goes to brotli. Removing it
       // changes the lane schedule, so the remaining chunks are coded again.
       let demoted = 0;
-      modelChunks.forEach((c, i) => {
-        const bits = run?.stats.chunkBits[i] ?? 0;
+      for (const [i, c] of modelChunks.entries()) {
+        if (i % 256 === 255) await checkpoint(opts.signal);
+        const bits = run.stats.chunkBits[i] ?? 0;
         if (bits / 8 > brotliMax(data.subarray(c.start, c.end)).length) {
           delete c.tokens;
           demoted++;
         }
-      });
+      }
       if (demoted === 0) break;
       plan = mergeFallbacks(plan);
     }

@@ -4,7 +4,7 @@ import { LlamaEngine } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { brotliExact, crc32 } from "./fallback.js";
-import type { DecompressOptions } from "./options.js";
+import { MAX_LANES, maxContext, type DecompressOptions } from "./options.js";
 import { FIXED_LANE_SETTINGS, FREQ_BITS } from "./compress.js";
 
 export interface DecompressResult {
@@ -61,12 +61,39 @@ function checkSettings(header: ArchiveHeader, engine: LlamaEngine, warn?: (m: st
     throw new MismatchError(`archive was coded with flash attention ${s.flashAttention ? "on" : "off"} and a ${s.kvType} KV cache, which this llmzip does not offer`);
   }
   if (s.mixer !== 0) throw new MismatchError(`archive uses context-mixing configuration ${s.mixer}, which this llmzip does not know`);
-  if (s.vocabSize !== info.vocabSize || s.startToken !== info.startToken) {
-    throw new MismatchError(`model vocabulary differs from the archive's (vocab ${info.vocabSize} vs ${s.vocabSize})`);
-  }
+  if (s.vocabSize !== info.vocabSize) throw new MismatchError(`model vocabulary differs from the archive's (${info.vocabSize} tokens, the archive's has ${s.vocabSize})`);
+  if (s.startToken !== info.startToken) throw new MismatchError(`the archive starts chunks with token ${s.startToken}, this model with ${info.startToken}`);
+  const limit = maxContext(info.contextLength);
+  if (s.ctx > limit) throw new MismatchError(`the archive's context size (${s.ctx} tokens) is more than llmzip uses with this model (at most ${limit}); the header was edited or the archive is damaged`);
   if (s.cpuVariant && info.cpuVariant && s.cpuVariant !== info.cpuVariant) {
     warn?.(`archive was made with llama.cpp's ${s.cpuVariant} CPU kernels and this machine uses ${info.cpuVariant}; if the logits differ, decoding fails its checksum`);
   }
+}
+
+/**
+ * Limits every honest archive meets, checked before a model is loaded: a
+ * header with a fresh CRC may still be forged, and these fields size the
+ * lane context and the decode.
+ */
+function checkPlausible(header: ArchiveHeader): void {
+  const s = header.settings;
+  if (!s) return;
+  if (s.lanes > MAX_LANES) throw new CorruptArchiveError(`archive is corrupt (${s.lanes} lanes; llmzip codes with at most ${MAX_LANES})`);
+  header.chunks.forEach((c, i) => {
+    // The compressor cuts chunks to fit one lane's context.
+    if (c.method === ChunkMethod.Llm && c.tokenCount > s.ctx) {
+      throw new CorruptArchiveError(`archive is corrupt (chunk ${i + 1} holds ${c.tokenCount} tokens, more than the context size ${s.ctx})`);
+    }
+  });
+}
+
+/** The settings a model-coded chunk was decoded with, for a checksum failure's message. */
+function describeDecoding(header: ArchiveHeader, stream: number): string {
+  const s = header.settings;
+  if (!s || !header.model) return "";
+  const adapters = header.adapterSets[header.streams[stream]?.adapterSet ?? 0] ?? [];
+  const withAdapters = adapters.length ? ` with adapters ${adapters.map((a) => `${a.name} x${a.scale}`).join(" + ")}` : "";
+  return ` when decoded by ${header.model.name}${withAdapters} with lanes ${s.lanes}, ctx ${s.ctx} on ${s.backend}${s.cpuVariant ? ` (${s.cpuVariant} kernels)` : ""}`;
 }
 
 /**
@@ -76,6 +103,7 @@ function checkSettings(header: ArchiveHeader, engine: LlamaEngine, warn?: (m: st
  */
 export async function decompress(archive: Uint8Array, opts: DecompressOptions = {}): Promise<DecompressResult> {
   const { header, body } = parseArchive(archive);
+  checkPlausible(header);
   const decodedStreams: Int32Array[][] = [];
   if (header.model && header.settings) {
     const modelPath = opts.engine?.modelPath ?? opts.model;
@@ -118,7 +146,9 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
 }
 
 function assemble(header: ArchiveHeader, blobs: Uint8Array[], streams: Int32Array[][], engine: LlamaEngine | undefined): DecompressResult {
-  const out = Buffer.allocUnsafe(header.originalLength);
+  // Pieces are kept until all passed their checksums: the output is sized by
+  // bytes actually produced, never by the header's (forgeable) length field.
+  const pieces: Uint8Array[] = [];
   let offset = 0;
   let blobIndex = 0;
   const nextInStream = streams.map(() => 0);
@@ -138,13 +168,14 @@ function assemble(header: ArchiveHeader, blobs: Uint8Array[], streams: Int32Arra
     if (bytes.length !== c.rawLength || crc32(bytes) !== c.crc32) {
       throw new CorruptArchiveError(
         c.method === ChunkMethod.Llm
-          ? `chunk ${i + 1} of ${header.chunks.length} fails its checksum: the model's predictions differ from the compressor's (other model build, backend or CPU kernels?) or the archive is damaged`
+          ? `chunk ${i + 1} of ${header.chunks.length} fails its checksum${describeDecoding(header, c.stream)}: the model's predictions differ from the compressor's (other model build, backend or CPU kernels, or settings edited in the header) or the archive is damaged`
           : `chunk ${i + 1} of ${header.chunks.length} fails its checksum: the archive is damaged`,
       );
     }
-    out.set(bytes, offset);
+    pieces.push(bytes);
     offset += bytes.length;
   });
+  const out = Buffer.concat(pieces, offset);
   if (offset !== header.originalLength || crc32(out) !== header.originalCrc32) {
     throw new CorruptArchiveError("archive is corrupt: the output fails the original's checksum");
   }
