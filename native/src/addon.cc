@@ -319,8 +319,8 @@ class LaneWorker : public Napi::AsyncWorker {
     try {
       llmzip::runLanes(engine_->ctx_, cfg_, chunks_, decoding_, &stream_, &out_, stats_, engine_->progress_,
                        engine_->cancel_);
-    } catch (const llmzip::StreamExhausted& e) {
-      exhausted_ = true;
+    } catch (const llmzip::CorruptStream& e) {
+      corrupt_ = true;
       SetError(e.what());
     } catch (const std::exception& e) {
       SetError(e.what());
@@ -365,7 +365,7 @@ class LaneWorker : public Napi::AsyncWorker {
     engine_->busy_.store(false);
     Napi::Error err = Napi::Error::New(Env(), e.Message());
     if (engine_->cancel_.load()) err.Set("cancelled", Napi::Boolean::New(Env(), true));
-    if (exhausted_) err.Set("streamExhausted", Napi::Boolean::New(Env(), true));
+    if (corrupt_) err.Set("corruptStream", Napi::Boolean::New(Env(), true));
     deferred_.Reject(err.Value());
   }
 
@@ -379,7 +379,7 @@ class LaneWorker : public Napi::AsyncWorker {
   std::vector<uint8_t> stream_;
   std::vector<uint8_t> out_;
   llmzip::LaneRunStats stats_;
-  bool exhausted_ = false;
+  bool corrupt_ = false;
 };
 
 llmzip::LaneRunConfig runConfig(llama_model* model, int32_t lanes, const Napi::Object& opts) {
@@ -450,7 +450,7 @@ Napi::Value DecodeWithLogits(const Napi::CallbackInfo& info) {
     uint64_t cum;
     const int32_t t = table.find(dec.target(), &cum);
     dec.consume(cum, table.freq[t]);
-    if (dec.exhausted()) throw Napi::Error::New(env, llmzip::StreamExhausted().what());
+    if (dec.exhausted()) throw Napi::Error::New(env, "the coded stream ends before its last token");
     out[i] = t;
   }
   return out;

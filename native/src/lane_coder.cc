@@ -113,13 +113,16 @@ void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vec
         if (s.pos < prefix[s.chunk]) continue;
         const float* logits = llama_get_logits_ith(ctx, static_cast<int32_t>(i));
         if (!logits) throw std::runtime_error("no logits for batch row " + std::to_string(i));
-        if (!table.build(logits, cfg.nVocab)) throw std::runtime_error("the model produced NaN or infinite logits");
+        if (!table.build(logits, cfg.nVocab)) {
+          if (decoding) throw CorruptStream("the model produces NaN or infinite logits with the archive's settings");
+          throw std::runtime_error("the model produced NaN or infinite logits");
+        }
         int32_t tok;
         uint64_t cum;
         if (decoding) {
           tok = table.find(decoder.target(), &cum);
           decoder.consume(cum, table.freq[tok]);
-          if (decoder.exhausted()) throw StreamExhausted();
+          if (decoder.exhausted()) throw CorruptStream("the coded stream ends before its last token");
           chunks[s.chunk].push_back(tok);  // a lane decodes its chunk's positions in order
         } else {
           tok = chunks[s.chunk][s.pos];

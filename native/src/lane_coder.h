@@ -72,11 +72,13 @@ struct LaneRunConfig {
   std::vector<int32_t> decodeLengths;
 };
 
-// Decoding read further past the end of the stream than a whole stream ever
-// needs: the stream is truncated or damaged, or the settings are not the
-// encoder's. Thrown at once rather than after every declared token.
-struct StreamExhausted : std::runtime_error {
-  StreamExhausted() : std::runtime_error("the coded stream ends before its last token") {}
+// Decoding left the encoder's path: it read further past the end of the
+// stream than a whole stream ever needs, or the archive's settings made the
+// model produce logits no encoder could have coded with. The stream is
+// truncated or damaged, or the settings are not the encoder's. Thrown at
+// once rather than after every declared token.
+struct CorruptStream : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // Runs the schedule. For encoding, `chunks` holds the tokens and `out` gets

@@ -6,7 +6,7 @@ import type { LaneRunStats } from "../engine/native.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { planChunks, type PlannedChunk } from "./chunker.js";
 import { brotliMax, brotliMaxAsync, crc32 } from "./fallback.js";
-import { DEFAULT_LANES, DEFAULT_MAX_CTX, MAX_LANES, maxContext, type CompressOptions } from "./options.js";
+import { DEFAULT_LANES, DEFAULT_MAX_CTX, MAX_LANES, MIN_CTX, maxContext, type CompressOptions } from "./options.js";
 import { decompress } from "./decompress.js";
 
 /** Settings shared by every lane context of this build: fixed so that archives stay decodable. */
@@ -110,6 +110,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
   try {
     const info = engine.info;
     const ctx = positiveInt(opts.ctx, Math.min(info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX), "--ctx", maxContext(info.contextLength));
+    if (ctx < MIN_CTX) throw new UsageError(`--ctx must be at least ${MIN_CTX}`);
     opts.onProgress?.({ phase: "analyse", done: 0, total: data.length });
     let plan = planChunks(data, engine, { maxTokens: ctx });
     opts.onProgress?.({ phase: "analyse", done: data.length, total: data.length });

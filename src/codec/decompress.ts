@@ -4,7 +4,7 @@ import { LlamaEngine } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { brotliExact, crc32 } from "./fallback.js";
-import { MAX_LANES, maxContext, type DecompressOptions } from "./options.js";
+import { MAX_LANES, MIN_CTX, maxContext, type DecompressOptions } from "./options.js";
 import { FIXED_LANE_SETTINGS, FREQ_BITS } from "./compress.js";
 
 export interface DecompressResult {
@@ -79,6 +79,7 @@ function checkPlausible(header: ArchiveHeader): void {
   const s = header.settings;
   if (!s) return;
   if (s.lanes > MAX_LANES) throw new CorruptArchiveError(`archive is corrupt (${s.lanes} lanes; llmzip codes with at most ${MAX_LANES})`);
+  if (s.ctx < MIN_CTX) throw new CorruptArchiveError(`archive is corrupt (context size ${s.ctx})`);
   header.chunks.forEach((c, i) => {
     // The compressor cuts chunks to fit one lane's context.
     if (c.method === ChunkMethod.Llm && c.tokenCount > s.ctx) {

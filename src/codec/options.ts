@@ -56,6 +56,8 @@ export const DEFAULT_LANES = 16;
 export const DEFAULT_MAX_CTX = 2048;
 /** Most lanes compress accepts; a header asking for more is not one llmzip wrote. */
 export const MAX_LANES = 256;
+/** Fewest tokens of context per lane the engine runs with. */
+export const MIN_CTX = 2;
 
 /**
  * Largest context per lane for a model trained on `modelContext` tokens: its

@@ -192,9 +192,9 @@ export class LlamaEngine {
       opts.onProgress?.(this.native.progress());
       return result;
     } catch (e) {
-      const err = e as Error & { cancelled?: boolean; streamExhausted?: boolean };
+      const err = e as Error & { cancelled?: boolean; corruptStream?: boolean };
       if (err.cancelled || opts.signal?.aborted) throw new CancelledError("interrupted");
-      if (err.streamExhausted) throw new CorruptArchiveError(`archive is corrupt: ${err.message} (truncated or damaged data, or decoded with other settings than it was coded with)`);
+      if (err.corruptStream) throw new CorruptArchiveError(`archive is corrupt: ${err.message} (truncated or damaged data, or decoded with other settings than it was coded with)`);
       throw new ModelError(`model evaluation failed: ${err.message}`);
     } finally {
       if (timer) clearInterval(timer);
