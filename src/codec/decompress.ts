@@ -70,6 +70,19 @@ function checkSettings(header: ArchiveHeader, engine: LlamaEngine, warn?: (m: st
   }
 }
 
+const BACKENDS: readonly string[] = ["cpu", "cuda", "vulkan"] satisfies Backend[];
+
+/** Loads the model on the backend the archive was coded on: other backends give other logits. */
+function openOnArchiveBackend(modelPath: string, backend: string, opts: DecompressOptions): LlamaEngine {
+  if (!BACKENDS.includes(backend)) throw new MismatchError(`archive was coded on the '${backend}' backend, which this llmzip does not know`);
+  try {
+    return LlamaEngine.openOn(modelPath, backend as Backend, { threads: opts.threads, verbose: opts.verbose });
+  } catch (e) {
+    if (e instanceof ModelError && backend !== "cpu") throw new ModelError(`archive was coded on the ${backend} backend and decodes only there: ${e.message}`);
+    throw e;
+  }
+}
+
 /**
  * Limits every honest archive meets, checked before a model is loaded: a
  * header with a fresh CRC may still be forged, and these fields size the
@@ -115,7 +128,7 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
     }
     await checkModel(header, modelPath);
     const settings = header.settings;
-    const engine = opts.engine ?? LlamaEngine.openOn(modelPath, settings.backend as Backend, { threads: opts.threads, verbose: opts.verbose });
+    const engine = opts.engine ?? openOnArchiveBackend(modelPath, settings.backend, opts);
     try {
       if (engine.info.backend !== settings.backend) {
         throw new MismatchError(`archive was coded on the ${settings.backend} backend; decoding on ${engine.info.backend} would give other logits`);
