@@ -189,7 +189,7 @@ function assemble(header: ArchiveHeader, blobs: Uint8Array[], streams: Int32Arra
     pieces.push(bytes);
     offset += bytes.length;
   });
-  const out = Buffer.concat(pieces, offset);
+  const out = pieces.length === 1 ? Buffer.from((pieces[0] as Uint8Array).buffer, (pieces[0] as Uint8Array).byteOffset, offset) : Buffer.concat(pieces, offset);
   if (offset !== header.originalLength || crc32(out) !== header.originalCrc32) {
     throw new CorruptArchiveError("archive is corrupt: the output fails the original's checksum");
   }
