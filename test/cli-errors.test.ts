@@ -62,6 +62,11 @@ describe("bad input on the command line", () => {
     expectOneLineError(r.stderr, /wrong model: the archive needs stories260K .*sha256/);
   });
 
+  it("a backend other than the archive's is refused", () => {
+    const r = decompressDamaged("wrongbackend", archive, ["--gpu", "cuda"]);
+    expectOneLineError(r.stderr, /coded on the cpu backend/);
+  });
+
   it("no model at all says how to give one", () => {
     const r = decompressDamaged("nomodel", archive, [], { LLMZIP_MODEL: "" });
     expectOneLineError(r.stderr, /needs the model stories260K.*-m PATH/);

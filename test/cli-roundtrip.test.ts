@@ -5,7 +5,7 @@ import { compress } from "../src/codec/compress.js";
 import { decompress } from "../src/codec/decompress.js";
 import { LlamaEngine } from "../src/engine/engine.js";
 import { llmzip, tempDir } from "./helpers/cli.js";
-import { corpusPath, modelPath } from "./helpers/shared.js";
+import { corpusPath, modelPath, repoRoot } from "./helpers/shared.js";
 
 const MODEL = modelPath("stories260K.gguf");
 const MODEL_Q8 = modelPath("stories260K-Q8_0.gguf");
@@ -27,6 +27,10 @@ const TEXT_FILES = [
   "loghub/Apache_2k.log",
   "misc/gettysburg.txt",
 ];
+
+function fixture(name: string): Buffer {
+  return fs.readFileSync(path.join(repoRoot, "fixtures", "samples", name));
+}
 
 function sample(rel: string): Buffer {
   const all = fs.readFileSync(corpusPath(rel));
@@ -72,6 +76,7 @@ describe("library round trips with stories260K", () => {
       fs.readFileSync(corpusPath("calgary/obj1")),
       Buffer.concat([sample("misc/gettysburg.txt"), fs.readFileSync(corpusPath("canterbury/sum")).subarray(0, 4000), Buffer.from("Once upon a time there was a cat.\n")]),
       Buffer.from("Tom said \uFEFF hello \u00e9\u4e2d\u{1F600}\n".repeat(30)),
+      ...["invalid-utf8.txt", "control-chars.txt", "text-and-binary.bin"].map(fixture),
     ];
     for (const data of cases) {
       for (const forceModel of [false, true]) {
@@ -82,20 +87,38 @@ describe("library round trips with stories260K", () => {
     }
   });
 
-  it("lanes change the archive but never the output; threads change neither", async () => {
-    const data = sample("canterbury/asyoulik.txt");
-    const one = await compress(data, { model: MODEL, engine, forceModel: true, lanes: 1 });
-    const four = await compress(data, { model: MODEL, engine, forceModel: true, lanes: 4 });
-    expect(Buffer.compare(Buffer.from((await decompress(one.archive, { engine })).data), data)).toBe(0);
-    expect(Buffer.compare(Buffer.from((await decompress(four.archive, { engine })).data), data)).toBe(0);
-    const single = LlamaEngine.open(MODEL, { gpu: "off", threads: 2 });
+  it("codes text the model knows with the model, far below brotli", async () => {
+    const data = fixture("story.txt");
+    const { archive, stats } = await compress(data, { model: MODEL, engine });
+    expect(stats.method).toBe("model");
+    const { brotliMax } = await import("../src/codec/fallback.js");
+    expect(archive.length).toBeLessThan(brotliMax(data).length * 0.75);
+    expect(Buffer.compare(Buffer.from((await decompress(archive, { engine })).data), data)).toBe(0);
+  });
+
+  it("lanes change the archive but never the output", async () => {
+    const data = sample("canterbury/asyoulik.txt").subarray(0, 6000);
+    for (const lanes of [1, 4]) {
+      const { archive } = await compress(data, { model: MODEL, engine, forceModel: true, lanes });
+      expect(Buffer.compare(Buffer.from((await decompress(archive, { engine })).data), data)).toBe(0);
+    }
+  });
+
+  it("threads change neither the archive nor the output", async () => {
+    // Tiny input in several chunks: two llama.cpp threads crawl on a loaded
+    // 2-core machine (ggml's threads spin at barriers), and CI must not time out.
+    const data = fixture("story.txt");
+    const opts = { model: MODEL, forceModel: true, lanes: 4, ctx: 48 } as const;
+    const byOne = await compress(data, { ...opts, engine });
+    const two = LlamaEngine.open(MODEL, { gpu: "off", threads: 2 });
     try {
-      const byOneThread = await compress(data, { model: MODEL, engine: single, forceModel: true, lanes: 4 });
-      expect(Buffer.compare(Buffer.from(byOneThread.archive), Buffer.from(four.archive))).toBe(0);
-      const back = await decompress(four.archive, { engine: single });
+      const byTwo = await compress(data, { ...opts, engine: two });
+      expect(byTwo.stats.modelChunks).toBeGreaterThan(3);
+      expect(Buffer.compare(Buffer.from(byTwo.archive), Buffer.from(byOne.archive))).toBe(0);
+      const back = await decompress(byOne.archive, { engine: two });
       expect(Buffer.compare(Buffer.from(back.data), data)).toBe(0);
     } finally {
-      single.close();
+      two.close();
     }
   });
 });
@@ -148,6 +171,26 @@ describe("command line", () => {
     expect(parsed.model.name).toBe("stories260K");
     expect(parsed.settings.ctx).toBe(512);
     expect(parsed.chunks.model).toBeGreaterThan(0);
+  });
+
+  it("archives use the portable CPU kernels unless told otherwise, and decode with the kernels they name", () => {
+    const dir = tempDir();
+    const file = path.join(dir, "s.txt");
+    const data = fixture("story.txt");
+    fs.writeFileSync(file, data);
+    for (const [kernels, expected] of [[undefined, "haswell"], ["x64", "x64"]] as const) {
+      const out = path.join(dir, `s.${expected}.llmz`);
+      const c = llmzip(["c", "--threads", "1", ...(kernels ? ["--cpu-kernels", kernels] : []), "-o", out, file], { env });
+      expect(c.status).toBe(0);
+      const info = JSON.parse(llmzip(["info", "--json", out]).stdout.toString());
+      expect(info.settings.cpuVariant).toBe(expected);
+      const d = llmzip(["d", "--threads", "1", "-c", out], { env });
+      expect(d.status).toBe(0);
+      expect(Buffer.compare(d.stdout, data)).toBe(0);
+    }
+    const bad = llmzip(["c", "--cpu-kernels", "nonesuch", "-c", file], { env });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.toString()).toMatch(/^llmzip: llama.cpp has no CPU kernels named 'nonesuch'\n$/);
   });
 
   it("--rm removes the input only after a verified write; -f is needed to overwrite", () => {

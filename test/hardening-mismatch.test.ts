@@ -89,18 +89,22 @@ describe("mismatch matrix on decompress", () => {
     }
   });
 
-  it("other adapter: a missing one and a different file are named with their scale", async () => {
+  it("other adapter: a missing one, a different file and a different scale are named", async () => {
     const none = await failure(decompress(adapterArchive, { engine }));
     expect(none).toBeInstanceOf(MismatchError);
-    expect(none.message).toMatch(/needs adapter stories260K-lora-random\.gguf \(sha256 [0-9a-f]{12}…, scale 0\.5\); pass it with --adapter PATH/);
+    expect(none.message).toMatch(/needs adapter stories260K-lora-random\.gguf \([\d,]+ bytes, sha256 [0-9a-f]{12}…, scale 0\.5\).*pass it with --adapter PATH/);
     const other = path.join(dir, "other-lora.gguf");
     const bytes = fs.readFileSync(LORA);
     bytes[bytes.length - 1] ^= 1;
     fs.writeFileSync(other, bytes);
     const wrong = await failure(decompress(adapterArchive, { engine, adapters: [other] }));
-    expect(wrong.message).toMatch(/needs adapter stories260K-lora-random\.gguf/);
+    expect(wrong.message).toMatch(/wrong adapter: the archive needs adapter stories260K-lora-random\.gguf .*none of the adapters given/);
+    const scale = await failure(decompress(adapterArchive, { engine, adapters: [{ path: LORA, scale: 1 }] }));
+    expect(scale).toBeInstanceOf(MismatchError);
+    expect(scale.message).toMatch(/was applied with scale 0\.5 when this archive was made, not 1/);
     cliRejects("no-adapter", adapterArchive, /needs adapter stories260K-lora-random\.gguf .*scale 0\.5/);
-    cliRejects("other-adapter", adapterArchive, /needs adapter stories260K-lora-random\.gguf/, ["-m", MODEL, "--adapter", other]);
+    cliRejects("other-adapter", adapterArchive, /wrong adapter: .*stories260K-lora-random\.gguf/, ["-m", MODEL, "--adapter", other]);
+    cliRejects("other-scale", adapterArchive, /scale 0\.5 when this archive was made, not 2/, ["-m", MODEL, "--adapter", `${LORA}:2`]);
   });
 
   it("other adapter scale written into the header: decoding names the scale it used", async () => {
