@@ -5,13 +5,9 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { option as value } from "./args.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const args = process.argv.slice(2);
-const value = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
-};
 const cases = value("--cases", "10000");
 const seed = value("--seed", String(Date.now() % 2 ** 31));
 const out = path.resolve(value("--out", path.join(root, "tmp", "fuzz-failures")));

@@ -16,13 +16,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { hasOption, option as opt } from "./args.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
-};
 const shared = process.env.LLMZIP_SHARED ?? path.resolve(root, "..", "shared");
 const model = opt("--model", process.env.LLMZIP_MODEL ?? path.join(shared, "models", "stories260K.gguf"));
 const textMb = Number(opt("--mb", "50"));
@@ -35,7 +31,7 @@ const HOOK = `data:text/javascript,process.on("exit",()=>process.stderr.write("\
 
 /** Text of the corpora (or --source files), repeated to `bytes`. */
 function makeText(bytes, oneLine) {
-  const sources = args.includes("--source")
+  const sources = hasOption("--source")
     ? [opt("--source")]
     : ["canterbury/alice29.txt", "canterbury/lcet10.txt", "canterbury/plrabn12.txt", "calgary/book1", "calgary/book2", "gutenberg/pg1661.txt"].map((f) => path.join(shared, "corpora", f));
   let text = Buffer.concat(sources.map((f) => fs.readFileSync(f)));

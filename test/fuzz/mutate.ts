@@ -10,19 +10,9 @@ import zlib from "node:zlib";
 import { ByteReader, ByteWriter } from "../../src/container/bytes.js";
 import { layoutOf, type Field, type Layout } from "./layout.js";
 
-export type Rng = () => number;
+import { rng, type Rng } from "../helpers/rng.js";
 
-/** Deterministic PRNG (mulberry32) so that every case reproduces from its seed. */
-export function rng(seed: number): Rng {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng, type Rng };
 
 export const int = (r: Rng, n: number) => Math.floor(r() * n);
 export const pick = <T>(r: Rng, items: readonly T[]): T => items[int(r, items.length)] as T;
