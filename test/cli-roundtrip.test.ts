@@ -120,7 +120,7 @@ describe("library round trips with stories260K", () => {
     } finally {
       two.close();
     }
-  });
+  }, 300_000);
 });
 
 describe("Q8_0 model", () => {
