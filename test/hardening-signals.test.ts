@@ -104,8 +104,11 @@ describe("signals during compress and decompress", () => {
     });
   }
 
+  // The input is read (and the signal handlers are in place) before brotli starts.
+  const readingDone = /big\.bin: \d+ bytes read/;
+
   it("SIGINT while brotli works through 12 MB (uninterruptible work on the thread pool): exit 130 within the grace period", async () => {
-    const r = await interrupt(["c", "--threads", "1", "-o", path.join(dir, "big.llmz"), bigBinary], { signals: ["SIGINT"], afterMs: 1500 });
+    const r = await interrupt(["c", "--threads", "1", "-v", "-o", path.join(dir, "big.llmz"), bigBinary], { signals: ["SIGINT"], ready: readingDone });
     expect(r.code, r.stderr).toBe(130);
     expect(r.exitSeconds).toBeLessThan(8);
     expect(r.stderr).toMatch(/^llmzip: interrupted/m);
@@ -113,7 +116,7 @@ describe("signals during compress and decompress", () => {
   });
 
   it("a second signal leaves at once", async () => {
-    const r = await interrupt(["c", "--threads", "1", "-o", path.join(dir, "big.llmz"), bigBinary], { signals: ["SIGTERM", "SIGTERM"], afterMs: 1500 });
+    const r = await interrupt(["c", "--threads", "1", "-v", "-o", path.join(dir, "big.llmz"), bigBinary], { signals: ["SIGTERM", "SIGTERM"], ready: readingDone });
     expect(r.code).toBe(143);
     expect(r.exitSeconds).toBeLessThan(2.5);
     expectNothingWritten();

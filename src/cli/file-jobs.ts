@@ -90,6 +90,7 @@ async function runOne(input: string, flags: FileJobFlags, job: FileJob, signal: 
   if (target && !flags.force && fs.existsSync(target)) throw new FileError(`${target}: already exists (use -f to overwrite)`);
 
   const data = fromStdin ? await readStdin() : readInput(input);
+  rep.debug(`${fromStdin ? "stdin" : input}: ${data.length} bytes read`);
   const out = await job.transform(data, fromStdin ? "stdin" : input, signal);
   if (signal.aborted) throw new CancelledError("interrupted");
   if (target) writeAtomic(target, out, { force: Boolean(flags.force) });
