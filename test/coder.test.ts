@@ -1,19 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { cpuAddon } from "../src/engine/native.js";
+import { rng } from "./helpers/rng.js";
 
 const addon = cpuAddon();
 
-/** Deterministic PRNG so failures reproduce. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function softmaxBits(row: Float32Array, t: number): number {
   let max = -Infinity;

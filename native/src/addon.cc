@@ -352,6 +352,9 @@ class LaneWorker : public Napi::AsyncWorker {
     try {
       llmzip::runLanes(engine_->ctx_, cfg_, chunks_, decoding_, &stream_, &out_, stats_, engine_->progress_,
                        engine_->cancel_);
+    } catch (const llmzip::CorruptStream& e) {
+      corrupt_ = true;
+      SetError(e.what());
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -395,6 +398,7 @@ class LaneWorker : public Napi::AsyncWorker {
     engine_->busy_.store(false);
     Napi::Error err = Napi::Error::New(Env(), e.Message());
     if (engine_->cancel_.load()) err.Set("cancelled", Napi::Boolean::New(Env(), true));
+    if (corrupt_) err.Set("corruptStream", Napi::Boolean::New(Env(), true));
     deferred_.Reject(err.Value());
   }
 
@@ -408,6 +412,7 @@ class LaneWorker : public Napi::AsyncWorker {
   std::vector<uint8_t> stream_;
   std::vector<uint8_t> out_;
   llmzip::LaneRunStats stats_;
+  bool corrupt_ = false;
 };
 
 llmzip::LaneRunConfig runConfig(llama_model* model, int32_t lanes, const Napi::Object& opts) {
@@ -478,6 +483,7 @@ Napi::Value DecodeWithLogits(const Napi::CallbackInfo& info) {
     uint64_t cum;
     const int32_t t = table.find(dec.target(), &cum);
     dec.consume(cum, table.freq[t]);
+    if (dec.exhausted()) throw Napi::Error::New(env, "the coded stream ends before its last token");
     out[i] = t;
   }
   return out;
@@ -547,7 +553,8 @@ Napi::Value Engine::Decode(const Napi::CallbackInfo& info) {
         chunks[i] = std::move(prefixes[i]);
         cfg.prefixLengths.push_back(static_cast<int32_t>(chunks[i].size()));
       }
-      chunks[i].resize(chunks[i].size() + static_cast<size_t>(n), 0);
+      // Not allocated here: a header can declare far more tokens than its stream holds.
+      cfg.decodeLengths.push_back(static_cast<int32_t>(n));
     }
     if (cfg.startToken < 0 || cfg.startToken >= cfg.nVocab) throw Napi::RangeError::New(env, "start token out of the vocabulary");
     cfg.skipCoding = false;

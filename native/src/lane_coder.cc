@@ -58,8 +58,9 @@ void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vec
     prefix = cfg.prefixLengths;
   }
   std::vector<int32_t> lengths(nChunks);
+  if (decoding && cfg.decodeLengths.size() != nChunks) throw std::runtime_error("one decode length per chunk is needed");
   for (size_t i = 0; i < nChunks; ++i) {
-    const int32_t n = static_cast<int32_t>(chunks[i].size());
+    const int32_t n = static_cast<int32_t>(chunks[i].size()) + (decoding ? cfg.decodeLengths[i] : 0);
     if (prefix[i] < 0 || prefix[i] > n) throw std::runtime_error("context prefix longer than its chunk");
     // A chunk with nothing to code is skipped whole, context included.
     lengths[i] = prefix[i] == n ? 0 : n;
@@ -112,13 +113,17 @@ void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vec
         if (s.pos < prefix[s.chunk]) continue;
         const float* logits = llama_get_logits_ith(ctx, static_cast<int32_t>(i));
         if (!logits) throw std::runtime_error("no logits for batch row " + std::to_string(i));
-        if (!table.build(logits, cfg.nVocab)) throw std::runtime_error("the model produced NaN or infinite logits");
+        if (!table.build(logits, cfg.nVocab)) {
+          if (decoding) throw CorruptStream("the model produces NaN or infinite logits with the archive's settings");
+          throw std::runtime_error("the model produced NaN or infinite logits");
+        }
         int32_t tok;
         uint64_t cum;
         if (decoding) {
           tok = table.find(decoder.target(), &cum);
           decoder.consume(cum, table.freq[tok]);
-          chunks[s.chunk][s.pos] = tok;
+          if (decoder.exhausted()) throw CorruptStream("the coded stream ends before its last token");
+          chunks[s.chunk].push_back(tok);  // a lane decodes its chunk's positions in order
         } else {
           tok = chunks[s.chunk][s.pos];
           if (tok < 0 || tok >= cfg.nVocab) throw std::runtime_error("token id out of the vocabulary");
