@@ -1,0 +1,22 @@
+"""python3 -m llmzip_train <command> ... (run from tools/train, or with tools/train on PYTHONPATH)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import cmd_eval, cmd_lora
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="llmzip_train", description="llmzip's training tools")
+    sub = p.add_subparsers(dest="command", required=True)
+    cmd_lora.add_arguments(sub.add_parser("lora", help="fine-tune and export a LoRA adapter (GGUF) for a base model"))
+    cmd_eval.add_arguments(sub.add_parser("eval", help="bits per byte of text under the torch model (checks agreement with llama.cpp)"))
+    args = p.parse_args(argv)
+    {"lora": cmd_lora.run, "eval": cmd_eval.run}[args.command](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
