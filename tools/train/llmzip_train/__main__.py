@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import cmd_eval, cmd_lora
+from . import cmd_base, cmd_eval, cmd_export, cmd_lora, cmd_tokenize
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,8 +13,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     cmd_lora.add_arguments(sub.add_parser("lora", help="fine-tune and export a LoRA adapter (GGUF) for a base model"))
     cmd_eval.add_arguments(sub.add_parser("eval", help="bits per byte of text under the torch model (checks agreement with llama.cpp)"))
+    cmd_base.add_arguments(sub.add_parser("base", help="train llmzip's own base model: tokenizer, tokens, training, GGUF export"))
+    cmd_tokenize.add_arguments(sub.add_parser("tokenize", help="token ids of a file under an llmzip BPE tokenizer (JSON)"))
+    cmd_export.add_arguments(sub.add_parser("export", help="write the GGUF of a base-model checkpoint"))
     args = p.parse_args(argv)
-    {"lora": cmd_lora.run, "eval": cmd_eval.run}[args.command](args)
+    commands = {"lora": cmd_lora.run, "eval": cmd_eval.run, "base": cmd_base.run, "tokenize": cmd_tokenize.run, "export": cmd_export.run}
+    commands[args.command](args)
     return 0
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import json
+import lzma
 import os
 import shutil
 import subprocess
@@ -49,3 +51,25 @@ def tokenize_files(model: str, files: list[str], out: str, ctx: int | None = Non
         args[1:1] = ["--ctx", str(ctx)]
     info = engine(args)[0]
     return info, read_chunks(out)
+
+
+def expand(patterns: list[str]) -> list[str]:
+    """Files named by paths or glob patterns, sorted, each once."""
+    out: list[str] = []
+    for pat in patterns:
+        hits = sorted(glob.glob(pat)) or ([pat] if os.path.exists(pat) else [])
+        if not hits:
+            raise SystemExit(f"no file matches {pat}")
+        out += [h for h in hits if h not in out]
+    return out
+
+
+def read_text(path: str, max_bytes: int = 0) -> str:
+    """A training shard (.txt or .txt.xz) as text; with max_bytes, only its beginning, cut at a line end."""
+    opener = lzma.open if path.endswith(".xz") else open
+    with opener(path, "rb") as f:
+        raw = f.read(max_bytes) if max_bytes else f.read()
+    if max_bytes and len(raw) == max_bytes:
+        cut = raw.rfind(b"\n")
+        raw = raw[: cut + 1] if cut >= 0 else raw
+    return raw.decode("utf-8", errors="strict")
