@@ -5,7 +5,7 @@ import { compress } from "../src/codec/compress.js";
 import { decompress } from "../src/codec/decompress.js";
 import { LlamaEngine } from "../src/engine/engine.js";
 import { llmzip, tempDir } from "./helpers/cli.js";
-import { corpusPath, modelPath } from "./helpers/shared.js";
+import { corpusPath, modelPath, repoRoot } from "./helpers/shared.js";
 
 const MODEL = modelPath("stories260K.gguf");
 const MODEL_Q8 = modelPath("stories260K-Q8_0.gguf");
@@ -27,6 +27,10 @@ const TEXT_FILES = [
   "loghub/Apache_2k.log",
   "misc/gettysburg.txt",
 ];
+
+function fixture(name: string): Buffer {
+  return fs.readFileSync(path.join(repoRoot, "fixtures", "samples", name));
+}
 
 function sample(rel: string): Buffer {
   const all = fs.readFileSync(corpusPath(rel));
@@ -72,6 +76,7 @@ describe("library round trips with stories260K", () => {
       fs.readFileSync(corpusPath("calgary/obj1")),
       Buffer.concat([sample("misc/gettysburg.txt"), fs.readFileSync(corpusPath("canterbury/sum")).subarray(0, 4000), Buffer.from("Once upon a time there was a cat.\n")]),
       Buffer.from("Tom said \uFEFF hello \u00e9\u4e2d\u{1F600}\n".repeat(30)),
+      ...["invalid-utf8.txt", "control-chars.txt", "text-and-binary.bin"].map(fixture),
     ];
     for (const data of cases) {
       for (const forceModel of [false, true]) {
@@ -82,8 +87,18 @@ describe("library round trips with stories260K", () => {
     }
   });
 
+  it("codes text the model knows with the model, far below brotli", async () => {
+    const data = fixture("story.txt");
+    const { archive, stats } = await compress(data, { model: MODEL, engine });
+    expect(stats.method).toBe("model");
+    const { brotliMax } = await import("../src/codec/fallback.js");
+    expect(archive.length).toBeLessThan(brotliMax(data).length * 0.75);
+    expect(Buffer.compare(Buffer.from((await decompress(archive, { engine })).data), data)).toBe(0);
+  });
+
   it("lanes change the archive but never the output; threads change neither", async () => {
-    const data = sample("canterbury/asyoulik.txt");
+    // Small: two llama.cpp threads crawl on a loaded 2-core machine (ggml spins at barriers).
+    const data = sample("canterbury/asyoulik.txt").subarray(0, 6000);
     const one = await compress(data, { model: MODEL, engine, forceModel: true, lanes: 1 });
     const four = await compress(data, { model: MODEL, engine, forceModel: true, lanes: 4 });
     expect(Buffer.compare(Buffer.from((await decompress(one.archive, { engine })).data), data)).toBe(0);
@@ -148,6 +163,26 @@ describe("command line", () => {
     expect(parsed.model.name).toBe("stories260K");
     expect(parsed.settings.ctx).toBe(512);
     expect(parsed.chunks.model).toBeGreaterThan(0);
+  });
+
+  it("archives use the portable CPU kernels unless told otherwise, and decode with the kernels they name", () => {
+    const dir = tempDir();
+    const file = path.join(dir, "s.txt");
+    const data = fixture("story.txt");
+    fs.writeFileSync(file, data);
+    for (const [kernels, expected] of [[undefined, "haswell"], ["x64", "x64"]] as const) {
+      const out = path.join(dir, `s.${expected}.llmz`);
+      const c = llmzip(["c", "--threads", "1", ...(kernels ? ["--cpu-kernels", kernels] : []), "-o", out, file], { env });
+      expect(c.status).toBe(0);
+      const info = JSON.parse(llmzip(["info", "--json", out]).stdout.toString());
+      expect(info.settings.cpuVariant).toBe(expected);
+      const d = llmzip(["d", "--threads", "1", "-c", out], { env });
+      expect(d.status).toBe(0);
+      expect(Buffer.compare(d.stdout, data)).toBe(0);
+    }
+    const bad = llmzip(["c", "--cpu-kernels", "nonesuch", "-c", file], { env });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.toString()).toMatch(/^llmzip: llama.cpp has no CPU kernels named 'nonesuch'\n$/);
   });
 
   it("--rm removes the input only after a verified write; -f is needed to overwrite", () => {

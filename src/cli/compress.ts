@@ -16,6 +16,7 @@ interface CompressFlags extends FileJobFlags {
   threads?: number;
   gpu: GpuMode;
   adapter?: AdapterSpec[];
+  cpuKernels?: string;
   verify?: boolean;
   forceModel?: boolean;
   quiet?: boolean;
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option("--ctx <n>", "tokens of context per lane (default: model's, at most 2048)", parsePositiveInt("--ctx"))
     .addOption(gpuOption())
     .option("--adapter <path[:scale]>", "apply a LoRA adapter (repeatable)", parseAdapter)
+    .option("--cpu-kernels <name>", "llama.cpp CPU kernels: haswell (AVX2, portable; default), auto (fastest here), zen4, skylakex, x64, ...")
     .option("--verify", "decode the archive in the same run and compare before writing it")
     .option("--force-model", "code every representable chunk with the model, even where brotli is smaller")
     .addHelpText(
@@ -68,6 +70,7 @@ Examples:
                 threads: flags.threads,
                 gpu: flags.gpu,
                 adapters: flags.adapter,
+                cpuKernels: flags.cpuKernels,
                 verify,
                 forceModel: flags.forceModel,
                 signal,

@@ -97,7 +97,8 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
   };
   if (data.length === 0) return plain();
 
-  const engine = opts.engine ?? LlamaEngine.open(opts.model, { gpu: opts.gpu ?? "auto", threads: opts.threads, verbose: opts.verbose });
+  const engine =
+    opts.engine ?? LlamaEngine.open(opts.model, { gpu: opts.gpu ?? "auto", threads: opts.threads, verbose: opts.verbose, cpuKernels: opts.cpuKernels, onWarning: opts.onWarning });
   try {
     const info = engine.info;
     const ctx = positiveInt(opts.ctx, Math.min(info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX), "--ctx", 1 << 20);

@@ -1,6 +1,6 @@
 import { ChunkMethod, parseArchive, type ArchiveHeader } from "../container/format.js";
 import { CorruptArchiveError, MismatchError, ModelError } from "../errors.js";
-import { LlamaEngine } from "../engine/engine.js";
+import { LlamaEngine, chooseBackend } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { brotliExact, crc32 } from "./fallback.js";
@@ -52,7 +52,7 @@ async function resolveAdapters(header: ArchiveHeader, setIndex: number, files: s
   });
 }
 
-function checkSettings(header: ArchiveHeader, engine: LlamaEngine, warn?: (m: string) => void): void {
+function checkSettings(header: ArchiveHeader, engine: LlamaEngine): void {
   const s = header.settings;
   if (!s) return;
   const info = engine.info;
@@ -65,7 +65,7 @@ function checkSettings(header: ArchiveHeader, engine: LlamaEngine, warn?: (m: st
     throw new MismatchError(`model vocabulary differs from the archive's (vocab ${info.vocabSize} vs ${s.vocabSize})`);
   }
   if (s.cpuVariant && info.cpuVariant && s.cpuVariant !== info.cpuVariant) {
-    warn?.(`archive was made with llama.cpp's ${s.cpuVariant} CPU kernels and this machine uses ${info.cpuVariant}; if the logits differ, decoding fails its checksum`);
+    throw new MismatchError(`archive was made with llama.cpp's ${s.cpuVariant} CPU kernels, but this engine runs ${info.cpuVariant} kernels, whose predictions differ (open the engine with cpuKernels: "${s.cpuVariant}")`);
   }
 }
 
@@ -86,12 +86,17 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
     }
     await checkModel(header, modelPath);
     const settings = header.settings;
-    const engine = opts.engine ?? LlamaEngine.openOn(modelPath, settings.backend as Backend, { threads: opts.threads, verbose: opts.verbose });
+    if (opts.gpu && opts.gpu !== "auto" && chooseBackend(opts.gpu) !== settings.backend) {
+      throw new MismatchError(`archive was coded on the ${settings.backend} backend and decodes only there (use --gpu ${settings.backend === "cpu" ? "off" : settings.backend} or leave --gpu out)`);
+    }
+    const engine =
+      opts.engine ??
+      LlamaEngine.openOn(modelPath, settings.backend as Backend, { threads: opts.threads, verbose: opts.verbose, cpuKernels: settings.cpuVariant || "auto" });
     try {
       if (engine.info.backend !== settings.backend) {
         throw new MismatchError(`archive was coded on the ${settings.backend} backend; decoding on ${engine.info.backend} would give other logits`);
       }
-      checkSettings(header, engine, opts.onWarning);
+      checkSettings(header, engine);
       const total = header.chunks.reduce((n, c) => n + (c.method === ChunkMethod.Llm ? c.tokenCount : 0), 0);
       let doneBefore = 0;
       for (let s = 0; s < header.streams.length; s++) {

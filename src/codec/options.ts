@@ -39,6 +39,8 @@ export interface CompressOptions extends CodecOptions {
   ctx?: number;
   gpu?: GpuMode;
   adapters?: AdapterSpec[];
+  /** llama.cpp CPU kernel set (see EngineOptions.cpuKernels); default portable AVX2 kernels. */
+  cpuKernels?: string;
   /** Code every representable chunk with the model, even where brotli is smaller (for measurements). */
   forceModel?: boolean;
   /** Decode the archive again in the same run and compare before returning. */
@@ -48,6 +50,12 @@ export interface CompressOptions extends CodecOptions {
 export interface DecompressOptions extends CodecOptions {
   /** Path of the model; required when the archive was coded with one. */
   model?: string;
+  /**
+   * Where the model may run. The archive fixes the backend (logits differ
+   * between backends); a choice that contradicts it is an error.
+   * Default "auto": whatever the archive needs.
+   */
+  gpu?: GpuMode;
   /** Adapter files the archive needs, matched by fingerprint. */
   adapters?: string[];
 }

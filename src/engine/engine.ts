@@ -12,9 +12,26 @@ export interface EngineOptions {
   gpu?: GpuMode;
   /** llama.cpp threads; a performance setting only (never changes output). */
   threads?: number;
-  /** Show llama.cpp's own log on stderr. */
+  /** Reserved for detail messages; llama.cpp's own log goes to stderr with LLMZIP_LLAMA_LOG=1. */
   verbose?: boolean;
+  /**
+   * llama.cpp's CPU kernel set: a name ("haswell", "zen4", "skylakex",
+   * "x64", ...), or "auto" for the fastest this CPU runs. Logits differ
+   * between kernel sets, so an archive decodes only with the set it was made
+   * with, on a CPU that can run it. Default: {@link PORTABLE_CPU_KERNELS}.
+   */
+  cpuKernels?: string;
+  /** Non-fatal notes, such as falling back from the portable kernels. */
+  onWarning?: (message: string) => void;
 }
+
+/**
+ * The CPU kernels used unless asked otherwise: AVX2 ("haswell"), which nearly
+ * every x86-64 CPU made since 2013 runs, so that archives decode on other
+ * machines. "auto" (e.g. zen4's AVX-512 kernels) is faster by ~20% on this
+ * project's machines, but its archives need a CPU with the same features.
+ */
+export const PORTABLE_CPU_KERNELS = "haswell";
 
 /** Settings of one lane context. All but threads change logits and go into archives. */
 export interface LaneSettings {
@@ -115,7 +132,18 @@ export class LlamaEngine {
     const libDir = backendLibDir(backend);
     if (!libDir) throw new ModelError(`the ${backend} backend is not installed (node-llama-cpp's @node-llama-cpp/linux-x64${backend === "cpu" ? "" : `-${backend}`} package)`);
     const addon = loadAddon(backend);
-    const loaded = addon.loadBackends(libDir, process.env.LLMZIP_LLAMA_LOG === "1");
+    const log = process.env.LLMZIP_LLAMA_LOG === "1";
+    const kernels = opts.cpuKernels ?? PORTABLE_CPU_KERNELS;
+    let loaded: ReturnType<typeof addon.loadBackends>;
+    try {
+      loaded = addon.loadBackends(libDir, log, kernels === "auto" ? undefined : kernels);
+    } catch (e) {
+      const why = (e as Error).message;
+      // An old CPU without AVX2 still compresses, with archives for CPUs like it.
+      if (opts.cpuKernels !== undefined || !/cannot run/.test(why)) throw new ModelError(why);
+      opts.onWarning?.(`${why}; using the best kernels this CPU runs, so the archive needs a CPU like this one`);
+      loaded = addon.loadBackends(libDir, log);
+    }
     const gpuDevice = loaded.devices.find((d) => d.type === 1 || d.type === 2);
     if (backend !== "cpu" && !gpuDevice) throw new ModelError(`no ${backend} device found on this machine (use --gpu off)`);
     let native: NativeEngine;

@@ -55,7 +55,8 @@ export interface NativeEngine {
 }
 
 export interface NativeAddon {
-  loadBackends(dir: string, logToStderr?: boolean): { cpuVariant: string; devices: { name: string; description: string; type: number }[] };
+  /** Loads llama.cpp's backends from `dir`; `cpuVariant` pins the ggml CPU kernels (else the best for this CPU). */
+  loadBackends(dir: string, logToStderr?: boolean, cpuVariant?: string): { cpuVariant: string; devices: { name: string; description: string; type: number }[] };
   Engine: new (opts: { modelPath: string; gpuLayers?: number }) => NativeEngine;
   codeWithLogits(rows: Float32Array, vocab: number, tokens: Int32Array): { stream: Buffer; modelBits: number };
   decodeWithLogits(stream: Uint8Array, rows: Float32Array, vocab: number): Int32Array;
