@@ -5,11 +5,10 @@ import { compress } from "../src/codec/compress.js";
 import { decompress } from "../src/codec/decompress.js";
 import { LlamaEngine } from "../src/engine/engine.js";
 import { tempDir } from "./helpers/cli.js";
-import { jsonLines, torchMissing, trainTool } from "./helpers/python.js";
+import { jsonLines, skipWithoutTorch, trainTool } from "./helpers/python.js";
 import { corpusPath, trainPath } from "./helpers/shared.js";
 
-const missing = torchMissing();
-if (missing) console.warn(`train-base tests skipped: ${missing}`);
+const skip = skipWithoutTorch("base-model pipeline");
 
 /** Text the tokenizer never saw, with the characters where pre-tokenizers tend to disagree. */
 const MIXED = Buffer.concat([
@@ -17,7 +16,7 @@ const MIXED = Buffer.concat([
   fs.readFileSync(corpusPath("canterbury/alice29.txt")).subarray(0, 6000),
 ]);
 
-describe.skipIf(missing !== undefined)("base-model pipeline (smoke size)", () => {
+describe.skipIf(skip)("base-model pipeline (smoke size)", () => {
   let dir: string;
   let q8: string;
   let f32: string;

@@ -5,19 +5,18 @@ import { compress } from "../src/codec/compress.js";
 import { decompress } from "../src/codec/decompress.js";
 import { LlamaEngine } from "../src/engine/engine.js";
 import { tempDir } from "./helpers/cli.js";
-import { jsonLines, torchMissing, trainTool } from "./helpers/python.js";
+import { jsonLines, skipWithoutTorch, trainTool } from "./helpers/python.js";
 import { corpusPath, modelPath } from "./helpers/shared.js";
 
 const MODEL = modelPath("stories260K.gguf");
-const missing = torchMissing();
-if (missing) console.warn(`train-lora tests skipped: ${missing}`);
+const skip = skipWithoutTorch("LoRA training tool");
 
 function lines(file: string, from: number, to: number): Buffer {
   const all = fs.readFileSync(file).toString("latin1").split(/(?<=\n)/);
   return Buffer.from(all.slice(from, to).join(""), "latin1");
 }
 
-describe.skipIf(missing !== undefined)("LoRA training tool (smoke size)", () => {
+describe.skipIf(skip)("LoRA training tool (smoke size)", () => {
   let dir: string;
   let adapter: string;
   let evalText: string;

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
+import { it } from "vitest";
 import { repoRoot } from "./shared.js";
 
 /** The interpreter the training tool is documented for: Debian's, where python3-torch installs. */
@@ -12,6 +13,24 @@ export function torchMissing(): string | undefined {
   if (r.error) return `${PYTHON} not found (${TORCH_INSTALL})`;
   if (r.status !== 0) return `${PYTHON} lacks torch/numpy (${TORCH_INSTALL})`;
   return undefined;
+}
+
+/**
+ * Whether a training suite must skip: true when torch is missing, with a note
+ * saying what to install. With LLMZIP_REQUIRE_TORCH=1 (CI) a missing torch is a
+ * failing test instead, so that CI cannot pass by skipping.
+ */
+export function skipWithoutTorch(suite: string): boolean {
+  const missing = torchMissing();
+  if (!missing) return false;
+  if (process.env.LLMZIP_REQUIRE_TORCH === "1") {
+    it(`${suite}: torch is installed (LLMZIP_REQUIRE_TORCH=1)`, () => {
+      throw new Error(missing);
+    });
+  } else {
+    console.warn(`${suite} skipped: ${missing}`);
+  }
+  return true;
 }
 
 /** Runs `python3 -m llmzip_train ...` from tools/train; throws with its output on failure. */

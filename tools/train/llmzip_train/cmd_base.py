@@ -31,8 +31,8 @@ from .train import Schedule, evaluate, fit
 PRESETS = {
     # About 14M parameters: 15 MB at Q8_0 (limit 16 MB), 1024 tokens of context.
     "real": dict(vocab=8192, n_embd=384, n_layer=7, n_head=6, n_head_kv=2, n_ff=1024, ctx=1024,
-                 steps=30000, batch=64, lr=1.5e-3, warmup=1000, weight_decay=0.1,
-                 tokenizer_bytes=48_000_000, val_fraction=0.005, eval_every=1000, eval_batches=40, checkpoint_every=1000),
+                 steps=6000, batch=64, lr=1.5e-3, warmup=300, weight_decay=0.1,
+                 tokenizer_bytes=48_000_000, val_fraction=0.005, eval_every=500, eval_batches=40, checkpoint_every=500),
     # Seconds on one CPU core: exercises every stage, predicts nothing well.
     "smoke": dict(vocab=300, n_embd=32, n_layer=2, n_head=2, n_head_kv=1, n_ff=64, ctx=64,
                   steps=20, batch=4, lr=3e-3, warmup=2, weight_decay=0.0,
