@@ -33,6 +33,10 @@ PRESETS = {
     "real": dict(vocab=8192, n_embd=384, n_layer=7, n_head=6, n_head_kv=2, n_ff=1024, ctx=1024,
                  steps=6000, batch=64, lr=1.5e-3, warmup=300, weight_decay=0.1,
                  tokenizer_bytes=48_000_000, val_fraction=0.005, eval_every=500, eval_batches=40, checkpoint_every=500),
+    # What one shared CPU core can train in hours: a data point, far below the real model.
+    "cpu": dict(vocab=4096, n_embd=192, n_layer=4, n_head=3, n_head_kv=1, n_ff=512, ctx=512,
+                steps=2000, batch=8, lr=2e-3, warmup=100, weight_decay=0.1,
+                tokenizer_bytes=20_000_000, val_fraction=0.005, eval_every=100, eval_batches=8, checkpoint_every=50),
     # Seconds on one CPU core: exercises every stage, predicts nothing well.
     "smoke": dict(vocab=300, n_embd=32, n_layer=2, n_head=2, n_head_kv=1, n_ff=64, ctx=64,
                   steps=20, batch=4, lr=3e-3, warmup=2, weight_decay=0.0,
