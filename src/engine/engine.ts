@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { CancelledError, ModelError, UsageError } from "../errors.js";
 import { backendLibDir, type Backend } from "./locate.js";
-import { loadAddon, type LaneRunStats, type NativeEngine, type NativeLaneConfig, type NativeModelInfo } from "./native.js";
+import { loadAddon, type LaneRunStats, type NativeAddon, type NativeEngine, type NativeLaneConfig, type NativeModelInfo } from "./native.js";
 
 /** What the user may ask for with --gpu. */
 export type GpuMode = "auto" | "off" | "cuda" | "vulkan" | "metal";
@@ -59,11 +59,6 @@ export interface RunOptions {
 /** Below this size a model's matrices are too small to split: thread hand-offs cost more than they save. */
 const SINGLE_THREAD_PARAMS = 4_000_000;
 
-/**
- * Threads when the user sets none: every core, except for tiny models, where
- * one thread is several times faster (stories260K: ~8,000 tok/s on one
- * thread, ~1,800 on two, on a 2-core machine).
- */
 function concatTokens(a: Int32Array, b: Int32Array): Int32Array {
   const out = new Int32Array(a.length + b.length);
   out.set(a, 0);
@@ -71,8 +66,25 @@ function concatTokens(a: Int32Array, b: Int32Array): Int32Array {
   return out;
 }
 
-export function defaultThreads(parameters: number): number {
-  return parameters < SINGLE_THREAD_PARAMS ? 1 : Math.max(1, os.availableParallelism());
+/** llama.cpp's adapter errors name the check that failed; say what it means for the user. */
+function explainConfigureError(message: string): string {
+  const m = /^cannot load adapter (.*?): .*(?:expect general\.type to be 'adapter'|expect adapter\.type to be 'lora')/.exec(message);
+  if (m) return `${m[1]} is not a LoRA adapter (a GGUF model or another kind of adapter?)`;
+  const shape = /^cannot load adapter (.*?): .*(?:maybe wrong base model|arch mismatch)/.exec(message);
+  if (shape) return `${shape[1]} is a LoRA adapter for another model (${message.replace(/^cannot load adapter .*?: /, "")})`;
+  return message;
+}
+
+/**
+ * Threads when the user sets none: one per core that is not already busy
+ * (ggml's threads spin at barriers, so two threads on a 2-core machine with
+ * another job running are many times slower than one), and one for tiny
+ * models, where it is several times faster anyway (stories260K: ~8,000 tok/s
+ * on one thread, ~1,800 on two, on an idle 2-core machine).
+ */
+export function defaultThreads(parameters: number, cores = os.availableParallelism(), load = os.loadavg()[0] ?? 0): number {
+  if (parameters < SINGLE_THREAD_PARAMS) return 1;
+  return Math.max(1, Math.min(cores, Math.round(cores - load + 0.5)));
 }
 
 function hasNvidiaDriver(): boolean {
@@ -91,6 +103,35 @@ export function chooseBackend(gpu: GpuMode): Backend {
       return gpu;
     case "auto":
       return hasNvidiaDriver() && backendLibDir("cuda") ? "cuda" : "cpu";
+  }
+}
+
+/** Set when the portable kernels could not run here and the process fell back to the best ones. */
+let fellBackFromPortable = false;
+
+/**
+ * Loads llama.cpp's backends for this process with the chosen CPU kernels,
+ * once. Everything that runs llama.cpp in the process must come through
+ * here first, node-llama-cpp's chat models included: a library that loads
+ * its own (faster) kernels first would silently change the coding engine's
+ * logits away from the kernels its archives record.
+ */
+export function loadLlamaBackends(backend: Backend, opts: Pick<EngineOptions, "cpuKernels" | "onWarning"> = {}): { addon: NativeAddon; loaded: ReturnType<NativeAddon["loadBackends"]> } {
+  const libDir = backendLibDir(backend);
+  if (!libDir) throw new ModelError(`the ${backend} backend is not installed (node-llama-cpp's @node-llama-cpp/linux-x64${backend === "cpu" ? "" : `-${backend}`} package)`);
+  const addon = loadAddon(backend);
+  const log = process.env.LLMZIP_LLAMA_LOG === "1";
+  const kernels = opts.cpuKernels ?? PORTABLE_CPU_KERNELS;
+  if (fellBackFromPortable && opts.cpuKernels === undefined) return { addon, loaded: addon.loadBackends(libDir, log) };
+  try {
+    return { addon, loaded: addon.loadBackends(libDir, log, kernels === "auto" ? undefined : kernels) };
+  } catch (e) {
+    const why = (e as Error).message;
+    // An old CPU without AVX2 still compresses, with archives for CPUs like it.
+    if (opts.cpuKernels !== undefined || !/cannot run/.test(why)) throw new ModelError(why);
+    opts.onWarning?.(`${why}; using the best kernels this CPU runs, so the archive needs a CPU like this one`);
+    fellBackFromPortable = true;
+    return { addon, loaded: addon.loadBackends(libDir, log) };
   }
 }
 
@@ -129,21 +170,7 @@ export class LlamaEngine {
       throw new ModelError(`model file not found: ${modelPath}`);
     }
     if (!stat.isFile()) throw new ModelError(`model path is not a file: ${modelPath}`);
-    const libDir = backendLibDir(backend);
-    if (!libDir) throw new ModelError(`the ${backend} backend is not installed (node-llama-cpp's @node-llama-cpp/linux-x64${backend === "cpu" ? "" : `-${backend}`} package)`);
-    const addon = loadAddon(backend);
-    const log = process.env.LLMZIP_LLAMA_LOG === "1";
-    const kernels = opts.cpuKernels ?? PORTABLE_CPU_KERNELS;
-    let loaded: ReturnType<typeof addon.loadBackends>;
-    try {
-      loaded = addon.loadBackends(libDir, log, kernels === "auto" ? undefined : kernels);
-    } catch (e) {
-      const why = (e as Error).message;
-      // An old CPU without AVX2 still compresses, with archives for CPUs like it.
-      if (opts.cpuKernels !== undefined || !/cannot run/.test(why)) throw new ModelError(why);
-      opts.onWarning?.(`${why}; using the best kernels this CPU runs, so the archive needs a CPU like this one`);
-      loaded = addon.loadBackends(libDir, log);
-    }
+    const { addon, loaded } = loadLlamaBackends(backend, opts);
     const gpuDevice = loaded.devices.find((d) => d.type === 1 || d.type === 2);
     if (backend !== "cpu" && !gpuDevice) throw new ModelError(`no ${backend} device found on this machine (use --gpu off)`);
     let native: NativeEngine;
@@ -176,7 +203,7 @@ export class LlamaEngine {
     try {
       this.native.configure(config);
     } catch (e) {
-      throw new ModelError((e as Error).message);
+      throw new ModelError(explainConfigureError((e as Error).message));
     }
     this.configured = key;
   }
