@@ -24,3 +24,10 @@ export function corpusPath(rel: string): string {
   if (!fs.existsSync(p)) throw new Error(`test corpus file missing: ${p} (set LLMZIP_SHARED)`);
   return p;
 }
+
+/** A shard of the training text (../shared/train), for the training tool's tests. */
+export function trainPath(name: string): string {
+  const p = path.join(sharedDir(), "train", name);
+  if (!fs.existsSync(p)) throw new Error(`training text missing: ${p} (set LLMZIP_SHARED)`);
+  return p;
+}
