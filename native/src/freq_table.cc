@@ -3,6 +3,7 @@
 #include <cmath>
 #include <type_traits>
 #include <cstring>
+#include <stdexcept>
 
 #include "range_coder.h"
 
@@ -18,6 +19,8 @@ typedef float F8 __attribute__((vector_size(32)));
 typedef int32_t I8 __attribute__((vector_size(32)));
 typedef uint32_t U8 __attribute__((vector_size(32)));
 constexpr int W = 8;
+// prepare() sums float partials over blocks of this many elements.
+constexpr int32_t kBlock = 8 * W;
 
 inline F8 load(const float* p) {
   F8 v;
@@ -55,12 +58,12 @@ inline float expScalar(float x) { return expNonPositive<float, int32_t>(x); }
 
 }  // namespace
 
-// One table per coded token: this is the hot loop of the whole coder. The
+// The exponentials of one logit row: the hot loop of the whole coder. The
 // compiler makes an AVX-512, an AVX2 and a baseline copy and picks one at run
 // time; all three compute the same bits, because every lane does the same
 // IEEE operations in the same order whatever the vector width.
 __attribute__((target_clones("avx512f", "avx2", "default")))
-bool FreqTable::build(const float* logits, int32_t n) {
+bool FreqTable::prepare(const float* logits, int32_t n) {
   expv.resize(n);
   freq.resize(n);
   const int32_t body = n - n % W;
@@ -89,7 +92,6 @@ bool FreqTable::build(const float* logits, int32_t n) {
   // Exponentials. Sums run in float over blocks of kBlock elements per lane
   // (too short to lose precision that matters) and blocks add up in double,
   // all in a fixed order.
-  constexpr int32_t kBlock = 8 * W;
   float* e = expv.data();
   double acc[W] = {};
   for (int32_t b = 0; b < body; b += kBlock) {
@@ -107,13 +109,21 @@ bool FreqTable::build(const float* logits, int32_t n) {
     acc[0] += e[i];
   }
   sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  int32_t am = 0;
+  while (e[am] != 1.0f) ++am;
+  argmax = am;
+  return true;
+}
 
-  // Every token gets 1; the rest of the total is shared in proportion to
-  // exp, in float. The budget is trimmed by 2^-20 so that no share can round
-  // up past it (or past int32); the floored shares sum to at most the
-  // budget, and the leftover goes to the first token whose exponential is
-  // exactly 1 (the maximum has one; a near-tie may come earlier).
-  const float scale = static_cast<float>(static_cast<double>(kTotal - static_cast<uint64_t>(n)) * (1.0 - 0x1p-20) / sum);
+// Every token gets 1; `budget` less those ones is shared in proportion to
+// exp, in float. The budget is trimmed by 2^-20 so that no share can round up
+// past it (or past int32); the floored shares sum to at most the budget.
+// Returns the sum of all entries.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+uint64_t FreqTable::floorShares(float scale) {
+  const int32_t n = static_cast<int32_t>(freq.size());
+  const int32_t body = n - n % W;
+  const float* e = expv.data();
   uint32_t* f = freq.data();
   U8 tot = {};
   for (int32_t i = 0; i < body; i += W) {
@@ -127,12 +137,94 @@ bool FreqTable::build(const float* logits, int32_t n) {
     f[i] = 1u + static_cast<uint32_t>(static_cast<int32_t>(e[i] * scale));
     total += f[i];
   }
-  int32_t am = 0;
-  while (e[am] != 1.0f) ++am;
-  argmax = am;
-  // total <= kTotal by construction; the signed form keeps a violation visible as a wrong table, not a wrapped one.
-  f[am] = static_cast<uint32_t>(static_cast<int64_t>(f[am]) + (static_cast<int64_t>(kTotal) - static_cast<int64_t>(total)));
+  return total;
+}
+
+void FreqTable::fill() {
+  const int32_t n = static_cast<int32_t>(freq.size());
+  const float scale = static_cast<float>(static_cast<double>(kTotal - static_cast<uint64_t>(n)) * (1.0 - 0x1p-20) / sum);
+  const uint64_t total = floorShares(scale);
+  // The leftover goes to the first token whose exponential is exactly 1 (the
+  // maximum has one; a near-tie may come earlier). total <= kTotal by
+  // construction; the signed form keeps a violation visible as a wrong
+  // table, not a wrapped one.
+  freq[argmax] = static_cast<uint32_t>(static_cast<int64_t>(freq[argmax]) + (static_cast<int64_t>(kTotal) - static_cast<int64_t>(total)));
+}
+
+bool FreqTable::build(const float* logits, int32_t n) {
+  if (!prepare(logits, n)) return false;
+  fill();
   return true;
+}
+
+double FreqTable::sumWithout(const int32_t* tokens, int32_t count) const {
+  // `sum` minus the exponentials of `tokens`, without the cancellation that
+  // plain subtraction suffers when those tokens hold nearly all the mass:
+  // each affected float partial of prepare() is taken out exactly as it went
+  // in and put back summed without the excluded tokens.
+  const int32_t n = static_cast<int32_t>(expv.size());
+  const int32_t body = n - n % W;
+  const float* e = expv.data();
+  if (count > kMaxExcluded) throw std::logic_error("too many tokens excluded from a table sum");
+  double s = sum;
+  int32_t groups[kMaxExcluded];
+  int32_t nGroups = 0;
+  for (int32_t k = 0; k < count; ++k) {
+    const int32_t t = tokens[k];
+    if (t >= body) {
+      s -= e[t];
+      continue;
+    }
+    // The partial holding t: lane t % W of the block starting at t - t % kBlock.
+    const int32_t group = t - t % kBlock + t % W;
+    bool seen = false;
+    for (int32_t g = 0; g < nGroups; ++g) seen |= groups[g] == group;
+    if (seen) continue;
+    groups[nGroups++] = group;
+    int32_t members[kMaxExcluded];
+    int32_t nMembers = 0;
+    for (int32_t m = k; m < count; ++m)
+      if (tokens[m] < body && tokens[m] - tokens[m] % kBlock + tokens[m] % W == group) members[nMembers++] = tokens[m];
+    const int32_t blockStart = t - t % kBlock;
+    const int32_t stop = blockStart + kBlock < body ? blockStart + kBlock : body;
+    float with = 0, without = 0;
+    for (int32_t i = group; i < stop; i += W) {
+      with += e[i];
+      bool excluded = false;
+      for (int32_t m = 0; m < nMembers; ++m) excluded |= members[m] == i;
+      if (!excluded) without += e[i];
+    }
+    s = (s - static_cast<double>(with)) + static_cast<double>(without);
+  }
+  return s > 0 ? s : 0;
+}
+
+void FreqTable::fillMixed(const int32_t* tokens, const uint32_t* tokenFreq, int32_t count) {
+  const int32_t n = static_cast<int32_t>(freq.size());
+  uint64_t assigned = 0;
+  for (int32_t k = 0; k < count; ++k) assigned += tokenFreq[k];
+  const int64_t rest = static_cast<int64_t>(kTotal) - static_cast<int64_t>(assigned);
+  const int32_t nRest = n - count;
+  const double restSum = sumWithout(tokens, count);
+  float scale = nRest > 0 && restSum > 0 && rest > nRest
+                    ? static_cast<float>(static_cast<double>(rest - nRest) * (1.0 - 0x1p-20) / restSum)
+                    : 0.0f;
+  for (;;) {
+    int64_t total = static_cast<int64_t>(floorShares(scale));
+    for (int32_t k = 0; k < count; ++k) {
+      total += static_cast<int64_t>(tokenFreq[k]) - static_cast<int64_t>(freq[tokens[k]]);
+      freq[tokens[k]] = tokenFreq[k];
+    }
+    const int64_t leftover = static_cast<int64_t>(kTotal) - total;
+    if (leftover >= 0) {
+      freq[argmax] = static_cast<uint32_t>(static_cast<int64_t>(freq[argmax]) + leftover);
+      return;
+    }
+    // Only an inexact restSum can overshoot; shrink and share again (both
+    // sides take the same path).
+    if (scale == 0.0f) throw std::logic_error("mixed table: the assigned frequencies leave no room for the other tokens");
+    scale = scale < 1e-30f ? 0.0f : scale * 0.5f;
+  }
 }
 
 double FreqTable::modelBits(const float* logits, int32_t t) const {

@@ -15,14 +15,33 @@
 namespace llmzip {
 
 struct FreqTable {
+  static constexpr int32_t kMaxExcluded = 64;  // most tokens fillMixed() may assign
+
   std::vector<float> expv;     // exp(logit - max), reused between calls
   std::vector<uint32_t> freq;  // the table itself
   double sum = 0;              // sum of expv
   float maxLogit = 0;
-  int32_t argmax = 0;
+  int32_t argmax = 0;           // first token whose exponential is exactly 1
 
+  // The bare model's table: prepare() then fill().
   // Returns false when the logits contain NaN or +inf (a broken model or backend).
   bool build(const float* logits, int32_t n);
+
+  // First half of a table: maximum, exponentials, their sum and the argmax.
+  // Between prepare() and a fill, a mixer may read expv and sum.
+  bool prepare(const float* logits, int32_t n);
+
+  // Second half: the model's own table, every token in proportion to exp.
+  void fill();
+
+  // Second half for a mixed distribution: `tokens[k]` (distinct) get exactly
+  // `tokenFreq[k]` (each >= 1); every other token shares what remains of the
+  // total in proportion to exp, at least 1 each. The caller leaves room for
+  // those ones: sum(tokenFreq) + (n - count) <= 2^31.
+  void fillMixed(const int32_t* tokens, const uint32_t* tokenFreq, int32_t count);
+
+  // sum less the exponentials of `tokens` (distinct), accurate even when they hold nearly all of it.
+  double sumWithout(const int32_t* tokens, int32_t count) const;
 
   // -log2 of the model's own probability of token t, from the same exponentials.
   double modelBits(const float* logits, int32_t t) const;
@@ -32,6 +51,10 @@ struct FreqTable {
 
   // The symbol whose interval holds target, and its cumulative frequency.
   int32_t find(uint64_t target, uint64_t* cum) const;
+
+ private:
+  // freq[i] = 1 + floor(expv[i] * scale) for every token; returns their sum.
+  uint64_t floorShares(float scale);
 };
 
 }  // namespace llmzip
