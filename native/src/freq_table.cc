@@ -115,26 +115,26 @@ bool FreqTable::prepare(const float* logits, int32_t n) {
   return true;
 }
 
-// Every token gets 1; `budget` less those ones is shared in proportion to
-// exp, in float. The budget is trimmed by 2^-20 so that no share can round up
-// past it (or past int32); the floored shares sum to at most the budget.
-// Returns the sum of all entries.
+// Every token gets 1; the budget less those ones is shared in proportion to
+// exp, in float: 1 + floor(e * scale + base). The budget is trimmed by 2^-20
+// so that no share can round up past it (or past int32); the floored shares
+// sum to at most the budget. Returns the sum of all entries.
 __attribute__((target_clones("avx512f", "avx2", "default")))
-uint64_t FreqTable::floorShares(float scale) {
+uint64_t FreqTable::floorShares(float scale, float base) {
   const int32_t n = static_cast<int32_t>(freq.size());
   const int32_t body = n - n % W;
   const float* e = expv.data();
   uint32_t* f = freq.data();
   U8 tot = {};
   for (int32_t i = 0; i < body; i += W) {
-    const U8 v = __builtin_convertvector(__builtin_convertvector(load(e + i) * scale, I8), U8) + 1;
+    const U8 v = __builtin_convertvector(__builtin_convertvector(load(e + i) * scale + base, I8), U8) + 1;
     std::memcpy(f + i, &v, sizeof v);
     tot += v;
   }
   uint64_t total = 0;
   for (int k = 0; k < W; ++k) total += tot[k];
   for (int32_t i = body; i < n; ++i) {
-    f[i] = 1u + static_cast<uint32_t>(static_cast<int32_t>(e[i] * scale));
+    f[i] = 1u + static_cast<uint32_t>(static_cast<int32_t>(e[i] * scale + base));
     total += f[i];
   }
   return total;
@@ -143,7 +143,7 @@ uint64_t FreqTable::floorShares(float scale) {
 void FreqTable::fill() {
   const int32_t n = static_cast<int32_t>(freq.size());
   const float scale = static_cast<float>(static_cast<double>(kTotal - static_cast<uint64_t>(n)) * (1.0 - 0x1p-20) / sum);
-  const uint64_t total = floorShares(scale);
+  const uint64_t total = floorShares(scale, 0.0f);  // + 0 changes no product: the bare table of before
   // The leftover goes to the first token whose exponential is exactly 1 (the
   // maximum has one; a near-tie may come earlier). total <= kTotal by
   // construction; the signed form keeps a violation visible as a wrong
@@ -199,18 +199,51 @@ double FreqTable::sumWithout(const int32_t* tokens, int32_t count) const {
   return s > 0 ? s : 0;
 }
 
-void FreqTable::fillMixed(const int32_t* tokens, const uint32_t* tokenFreq, int32_t count) {
+// The rest's shares with counts: 1 + floor((e * se + c * sc) + base) per
+// token, the same trimmed-budget argument as floorShares for each part.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+uint64_t FreqTable::floorSharesMixed(float se, const uint32_t* counts, float sc, float base) {
   const int32_t n = static_cast<int32_t>(freq.size());
+  const int32_t body = n - n % W;
+  const float* e = expv.data();
+  uint32_t* f = freq.data();
+  U8 tot = {};
+  for (int32_t i = 0; i < body; i += W) {
+    U8 c;
+    std::memcpy(&c, counts + i, sizeof c);
+    const F8 x = (load(e + i) * se + __builtin_convertvector(c, F8) * sc) + base;
+    const U8 v = __builtin_convertvector(__builtin_convertvector(x, I8), U8) + 1;
+    std::memcpy(f + i, &v, sizeof v);
+    tot += v;
+  }
+  uint64_t total = 0;
+  for (int k = 0; k < W; ++k) total += tot[k];
+  for (int32_t i = body; i < n; ++i) {
+    const float x = (e[i] * se + static_cast<float>(counts[i]) * sc) + base;
+    f[i] = 1u + static_cast<uint32_t>(static_cast<int32_t>(x));
+    total += f[i];
+  }
+  return total;
+}
+
+void FreqTable::fillMixed(const int32_t* tokens, const uint32_t* tokenFreq, int32_t count, const RestMix& mix) {
+  const int32_t n = static_cast<int32_t>(freq.size());
+  if (count > kMaxExcluded) throw std::logic_error("too many tokens assigned in a mixed table");
   uint64_t assigned = 0;
   for (int32_t k = 0; k < count; ++k) assigned += tokenFreq[k];
   const int64_t rest = static_cast<int64_t>(kTotal) - static_cast<int64_t>(assigned);
   const int32_t nRest = n - count;
-  const double restSum = sumWithout(tokens, count);
-  float scale = nRest > 0 && restSum > 0 && rest > nRest
-                    ? static_cast<float>(static_cast<double>(rest - nRest) * (1.0 - 0x1p-20) / restSum)
-                    : 0.0f;
+  // What the rest shares beyond the floor of 1 each, trimmed as in fill().
+  const double share = nRest > 0 && rest > nRest ? static_cast<double>(rest - nRest) * (1.0 - 0x1p-20) : 0.0;
+  const bool useCounts = mix.counts && mix.countSum > 0;
+  const double wCounts = useCounts ? mix.wCounts : 0.0;
+  const double wModel = mix.restSum > 0 ? mix.wModel : 0.0;
+  const double wUniform = 1.0 - wModel - wCounts;
+  float se = wModel > 0 ? static_cast<float>(share * wModel / mix.restSum) : 0.0f;
+  float sc = wCounts > 0 ? static_cast<float>(share * wCounts / mix.countSum) : 0.0f;
+  float base = nRest > 0 && wUniform > 0 ? static_cast<float>(share * wUniform / nRest) : 0.0f;
   for (;;) {
-    int64_t total = static_cast<int64_t>(floorShares(scale));
+    int64_t total = static_cast<int64_t>(useCounts ? floorSharesMixed(se, mix.counts, sc, base) : floorShares(se, base));
     for (int32_t k = 0; k < count; ++k) {
       total += static_cast<int64_t>(tokenFreq[k]) - static_cast<int64_t>(freq[tokens[k]]);
       freq[tokens[k]] = tokenFreq[k];
@@ -222,8 +255,10 @@ void FreqTable::fillMixed(const int32_t* tokens, const uint32_t* tokenFreq, int3
     }
     // Only an inexact restSum can overshoot; shrink and share again (both
     // sides take the same path).
-    if (scale == 0.0f) throw std::logic_error("mixed table: the assigned frequencies leave no room for the other tokens");
-    scale = scale < 1e-30f ? 0.0f : scale * 0.5f;
+    if (se == 0.0f && sc == 0.0f && base == 0.0f) throw std::logic_error("mixed table: the assigned frequencies leave no room for the other tokens");
+    se = se < 1e-30f ? 0.0f : se * 0.5f;
+    sc = sc < 1e-30f ? 0.0f : sc * 0.5f;
+    base = base < 1e-30f ? 0.0f : base * 0.5f;
   }
 }
 

@@ -34,11 +34,22 @@ struct FreqTable {
   // Second half: the model's own table, every token in proportion to exp.
   void fill();
 
-  // Second half for a mixed distribution: `tokens[k]` (distinct) get exactly
-  // `tokenFreq[k]` (each >= 1); every other token shares what remains of the
-  // total in proportion to exp, at least 1 each. The caller leaves room for
-  // those ones: sum(tokenFreq) + (n - count) <= 2^31.
-  void fillMixed(const int32_t* tokens, const uint32_t* tokenFreq, int32_t count);
+  // How the tokens outside the assigned ones share what is left: in
+  // proportion to wModel * exp / restSum + wCounts * counts / countSum +
+  // (1 - wModel - wCounts) / their number.
+  struct RestMix {
+    double restSum = 0;                // sumWithout(the assigned tokens)
+    double wModel = 1;
+    const uint32_t* counts = nullptr;  // per token, each < 2^24; may be null
+    double countSum = 0;               // sum of counts over the rest
+    double wCounts = 0;
+  };
+
+  // Second half for a mixed distribution: `tokens[k]` (distinct, at most
+  // kMaxExcluded) get exactly `tokenFreq[k]` (each >= 1); every other token
+  // shares what remains of the total as `mix` says, at least 1 each. The
+  // caller leaves room for those ones: sum(tokenFreq) + (n - count) <= 2^31.
+  void fillMixed(const int32_t* tokens, const uint32_t* tokenFreq, int32_t count, const RestMix& mix);
 
   // sum less the exponentials of `tokens` (distinct), accurate even when they hold nearly all of it.
   double sumWithout(const int32_t* tokens, int32_t count) const;
@@ -53,8 +64,10 @@ struct FreqTable {
   int32_t find(uint64_t target, uint64_t* cum) const;
 
  private:
-  // freq[i] = 1 + floor(expv[i] * scale) for every token; returns their sum.
-  uint64_t floorShares(float scale);
+  // freq[i] = 1 + floor(expv[i] * scale + base) for every token; returns their sum.
+  uint64_t floorShares(float scale, float base);
+  // The same plus counts[i] * countScale.
+  uint64_t floorSharesMixed(float scale, const uint32_t* counts, float countScale, float base);
 };
 
 }  // namespace llmzip

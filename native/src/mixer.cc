@@ -1,5 +1,7 @@
 #include "mixer.h"
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -37,7 +39,9 @@ constexpr int32_t kLengthBuckets = 22;
 constexpr int32_t kRankBuckets = 4;
 constexpr int32_t kMatchStates = 3;  // no match; the candidate is the match's token; it is not
 constexpr int32_t kOrderBuckets = 4;
-constexpr int32_t kWeightSets = kRankBuckets * kMatchStates * kOrderBuckets;
+constexpr int32_t kMixers = 3;  // weight sets chosen by three different contexts, outputs averaged
+constexpr int32_t kLlmBuckets = 8;
+constexpr int32_t kApmBuckets = 33;
 constexpr int32_t kOne = 1 << 16;  // 1.0 in the mixer's weights
 constexpr int32_t kWeightClamp = 16 * kOne;
 
@@ -201,7 +205,9 @@ struct ContextMixer::Impl {
   // One binary decision of the chain, kept from predict() for update().
   struct Decision {
     int32_t token;
-    int32_t set;
+    int32_t set[kMixers];
+    int32_t st[kMixers];  // each mixer's output, stretch units
+    int32_t apmCell;
     int32_t p16;
     int32_t x[kMaxInputs];
     int32_t cell[kMaxOrders];
@@ -217,10 +223,21 @@ struct ContextMixer::Impl {
   ContextTable orders[kMaxOrders];
   Estimates orderEstimates;  // per order: (count of the candidate, count left) buckets
   Estimates matchEstimates;  // per match-length bucket
-  std::vector<int32_t> weights;
+  std::vector<int32_t> weights[kMixers];
+  int32_t weightSets[kMixers];
+  Estimates apm;  // refines the mixed probability per (rank, match state, order bucket)
   std::vector<uint64_t> matchTable;  // context hash -> (chunk + 1) << 32 | position that followed
   int32_t matchBits;
   std::vector<uint8_t> isCandidate;  // per token, cleared after each prediction
+  // The tokens outside the candidates share what the chain leaves as a
+  // mixture of the LLM, token frequencies so far, and uniform; the weights
+  // follow each part's share of the evidence (Bayes with a fixed share).
+  std::vector<uint32_t> order0;
+  uint64_t order0Total = 0;
+  double restWeight[3] = {0.8, 0.1, 0.1};  // LLM, frequencies, uniform
+  FreqTable::RestMix restMix;
+  const float* pendingExp = nullptr;
+  int32_t pendingRest = 0;
 
   // The pending prediction.
   int32_t pendingLane = -1, pendingChunk = -1, pendingPos = -1;
@@ -228,7 +245,7 @@ struct ContextMixer::Impl {
   Decision decisions[kMaxCandidates];
 
   Impl(const MixerConfig& c, int32_t vocab, int32_t nLanes, const std::vector<std::vector<int32_t>>& ch, int64_t totalTokens)
-      : cfg(c), nVocab(vocab), nInputs(c.nOrders + 3), chunks(ch), known(ch.size(), 0), lanes(nLanes), isCandidate(vocab, 0) {
+      : cfg(c), nVocab(vocab), nInputs(c.nOrders + 3), chunks(ch), known(ch.size(), 0), lanes(nLanes), isCandidate(vocab, 0), order0(vocab, 0) {
     if (cfg.nOrders < 1 || cfg.nOrders > kMaxOrders || cfg.maxCandidates < 1 || cfg.maxCandidates > kMaxCandidates ||
         cfg.maxCandidates > FreqTable::kMaxExcluded)
       throw std::runtime_error("invalid mixer configuration");
@@ -261,13 +278,21 @@ struct ContextMixer::Impl {
     matchEstimates.init(kLengthBuckets, cfg.stateLimit);
     for (int32_t b = 0; b < kLengthBuckets; ++b) matchEstimates.set(b, static_cast<uint32_t>(65536 - 65536 / (b + 2)));
 
-    weights.assign(static_cast<size_t>(kWeightSets) * nInputs, 0);
-    for (int32_t s = 0; s < kWeightSets; ++s) {
-      int32_t* w = &weights[static_cast<size_t>(s) * nInputs];
-      w[0] = kOne;  // start as the bare model: trust the LLM
-      for (int32_t k = 0; k < cfg.nOrders; ++k) w[1 + k] = kOne / 4;
-      w[1 + cfg.nOrders] = kOne / 4;
+    weightSets[0] = kRankBuckets * kMatchStates * kOrderBuckets;
+    weightSets[1] = (cfg.nOrders + 1) * kBuckets;
+    weightSets[2] = kRankBuckets * kLlmBuckets;
+    for (int32_t m = 0; m < kMixers; ++m) {
+      weights[m].assign(static_cast<size_t>(weightSets[m]) * nInputs, 0);
+      for (int32_t s = 0; s < weightSets[m]; ++s) {
+        int32_t* w = &weights[m][static_cast<size_t>(s) * nInputs];
+        w[0] = kOne;  // start as the bare model: trust the LLM
+        for (int32_t k = 0; k < cfg.nOrders; ++k) w[1 + k] = kOne / 4;
+        w[1 + cfg.nOrders] = kOne / 4;
+      }
     }
+    apm.init(weightSets[0] * kApmBuckets, 127);
+    for (int32_t c = 0; c < weightSets[0]; ++c)
+      for (int32_t b = 0; b < kApmBuckets; ++b) apm.set(c * kApmBuckets + b, static_cast<uint32_t>(squash((b - 16) * 128)));
   }
 
   int32_t tokenAt(int32_t chunk, int32_t pos) const { return pos < 0 ? -1 : chunks[chunk][pos]; }
@@ -332,7 +357,11 @@ struct ContextMixer::Impl {
     addCandidate(table.argmax, cand, n);
 
     int32_t left[kMaxOrders];
-    for (int32_t k = 0; k < cfg.nOrders; ++k) left[k] = slot[k] ? ContextTable::total(*slot[k]) : 0;
+    int32_t deepest = 0;  // 1 + the deepest order whose context was seen; 0 for none
+    for (int32_t k = 0; k < cfg.nOrders; ++k) {
+      left[k] = slot[k] ? ContextTable::total(*slot[k]) : 0;
+      if (slot[k]) deepest = k + 1;
+    }
     const int32_t matchCell = lengthBucket(l.matchLength);
 
     uint32_t freq[kMaxCandidates];
@@ -377,12 +406,26 @@ struct ContextMixer::Impl {
         }
       }
       d.x[2 + cfg.nOrders] = 256;
+      const int32_t rank = j < kRankBuckets - 1 ? j : kRankBuckets - 1;
       const int32_t orderBucket = best == 0 ? 0 : best <= 2 ? 1 : best <= 4 ? 2 : 3;
-      d.set = ((j < kRankBuckets - 1 ? j : kRankBuckets - 1) * kMatchStates + matchState) * kOrderBuckets + orderBucket;
-      const int32_t* w = &weights[static_cast<size_t>(d.set) * nInputs];
-      int64_t dot = 0;
-      for (int32_t i = 0; i < nInputs; ++i) dot += static_cast<int64_t>(d.x[i]) * w[i];
-      d.p16 = squash(static_cast<int32_t>(dot >> 16));
+      d.set[0] = (rank * kMatchStates + matchState) * kOrderBuckets + orderBucket;
+      d.set[1] = deepest * kBuckets + (deepest > 0 ? countBucket(countOf(slot[deepest - 1], c)) : 0);
+      d.set[2] = rank * kLlmBuckets + ((d.x[0] + kStretchMax + 1) >> 9);
+      int32_t st = 0;
+      for (int32_t m = 0; m < kMixers; ++m) {
+        const int32_t* w = &weights[m][static_cast<size_t>(d.set[m]) * nInputs];
+        int64_t dot = 0;
+        for (int32_t i = 0; i < nInputs; ++i) dot += static_cast<int64_t>(d.x[i]) * w[i];
+        d.st[m] = clampInt(static_cast<int32_t>(dot >> 16), -kStretchMax, kStretchMax);
+        st += d.st[m];
+      }
+      st /= kMixers;
+      // The refinement interpolates between two buckets; it learns at the nearer one.
+      const int32_t pos12 = st + kStretchMax + 1;  // 0..4095
+      const int32_t lo = d.set[0] * kApmBuckets + (pos12 >> 7), frac = pos12 & 127;
+      d.apmCell = lo + (frac >> 6);
+      const int32_t pApm = (apm.p16(lo) * (128 - frac) + apm.p16(lo + 1) * frac) >> 7;
+      d.p16 = clampInt((squash(st) + 3 * pApm) >> 2, 1, 65535);
       // P(c_j) = p_j of what the earlier decisions left; at least 1, and room for 1 each after.
       uint64_t f = (mass * static_cast<uint64_t>(d.p16)) >> 16;
       const uint64_t room = mass - static_cast<uint64_t>(n - j - 1);
@@ -391,28 +434,73 @@ struct ContextMixer::Impl {
       mass -= f;
     }
     for (int32_t j = 0; j < n; ++j) isCandidate[cand[j]] = 0;
-    table.fillMixed(cand, freq, n);
+    uint64_t candidateCounts = 0;
+    for (int32_t j = 0; j < n; ++j) candidateCounts += order0[cand[j]];
+    restMix.restSum = rest[n];
+    restMix.wModel = restWeight[0];
+    restMix.counts = order0.data();
+    restMix.countSum = static_cast<double>(order0Total - candidateCounts);
+    restMix.wCounts = restWeight[1];
+    table.fillMixed(cand, freq, n, restMix);
+    pendingExp = table.expv.data();
+    pendingRest = nVocab - n;
+#ifdef LLMZIP_TUNE
+    tuneTable = &table;
+#endif
     nDecisions = n;
     pendingLane = lane;
     pendingChunk = chunk;
     pendingPos = pos;
   }
 
+#ifdef LLMZIP_TUNE
+  const FreqTable* tuneTable = nullptr;
+  double tuneBits[3] = {};  // first candidate, later candidates, the rest
+  int64_t tuneCount[3] = {};
+  double tuneRestLlmBits = 0;
+  ~Impl() {
+    fprintf(stderr, "  rank0 %lld tok %.0f B | later %lld tok %.0f B | rest %lld tok %.0f B (llm-only %.0f B)\n", (long long)tuneCount[0], tuneBits[0] / 8,
+            (long long)tuneCount[1], tuneBits[1] / 8, (long long)tuneCount[2], tuneBits[2] / 8, tuneRestLlmBits / 8);
+  }
+  void tune(int32_t token) {
+    int32_t kind = 2;
+    for (int32_t j = 0; j < nDecisions; ++j)
+      if (decisions[j].token == token) kind = j == 0 ? 0 : 1;
+    tuneCount[kind]++;
+    tuneBits[kind] += 31 - std::log2(static_cast<double>(tuneTable->freq[token]));
+    if (kind == 2) tuneRestLlmBits += std::log2(tuneTable->sum) - std::log2(static_cast<double>(tuneTable->expv[token]));
+  }
+#endif
   void learn(int32_t token) {
+#ifdef LLMZIP_TUNE
+    tune(token);
+#endif
     for (int32_t j = 0; j < nDecisions; ++j) {
       const Decision& d = decisions[j];
       const bool y = d.token == token;
-      const int64_t err = (y ? 65536 : 0) - d.p16;
-      int32_t* w = &weights[static_cast<size_t>(d.set) * nInputs];
-      for (int32_t i = 0; i < nInputs; ++i) {
-        const int64_t step = (static_cast<int64_t>(d.x[i]) * err * cfg.learningRate + (1 << 19)) >> 20;
-        w[i] = clampInt(static_cast<int32_t>(w[i] + step), -kWeightClamp, kWeightClamp);
+      for (int32_t m = 0; m < kMixers; ++m) {
+        // Each mixer learns from its own output's error.
+        const int64_t err = (y ? 65536 : 0) - squash(d.st[m]);
+        int32_t* w = &weights[m][static_cast<size_t>(d.set[m]) * nInputs];
+        for (int32_t i = 0; i < nInputs; ++i) {
+          const int64_t step = (static_cast<int64_t>(d.x[i]) * err * cfg.learningRate + (1 << 19)) >> 20;
+          w[i] = clampInt(static_cast<int32_t>(w[i] + step), -kWeightClamp, kWeightClamp);
+        }
       }
+      apm.learn(d.apmCell, y);
       for (int32_t k = 0; k < cfg.nOrders; ++k)
         if (d.cell[k] >= 0) orderEstimates.learn(d.cell[k], y);
       if (d.matchCell >= 0) matchEstimates.learn(d.matchCell, y);
-      if (y) break;  // the chain stops at the token: later decisions never happened
+      if (y) return;  // the chain stops at the token: later decisions never happened
     }
+    // One of the rest: how well did each part of the rest's mixture predict it?
+    const double parts[3] = {restMix.restSum > 0 ? static_cast<double>(pendingExp[token]) / restMix.restSum : 0.0,
+                             restMix.countSum > 0 ? static_cast<double>(order0[token]) / restMix.countSum : 0.0,
+                             pendingRest > 0 ? 1.0 / pendingRest : 0.0};
+    const double q = restWeight[0] * parts[0] + restWeight[1] * parts[1] + restWeight[2] * parts[2];
+    if (q <= 0) return;
+    constexpr double kShare = 1.0 / 64;
+    for (int32_t i = 0; i < 3; ++i) restWeight[i] = (restWeight[i] * parts[i] / q) * (1 - kShare) + kShare / 3;
   }
 
   void update(int32_t lane, int32_t chunk, int32_t pos, int32_t token) {
@@ -428,6 +516,11 @@ struct ContextMixer::Impl {
     uint64_t orderHash[kMaxOrders];
     contextHashes(chunk, pos, orderHash);
     for (int32_t k = 0; k < cfg.nOrders; ++k) orders[k].add(orderHash[k], token, cfg.countLimit);
+    ++order0[token];
+    if (++order0Total > (1u << 22)) {
+      order0Total = 0;
+      for (uint32_t& c : order0) order0Total += c >>= 1;
+    }
 
     // Match model: extend the match if it predicted right, else drop it and
     // look up the context that ends with this token.
