@@ -18,6 +18,8 @@ interface CompressFlags extends FileJobFlags {
   adapter?: AdapterSpec[];
   verify?: boolean;
   forceModel?: boolean;
+  /** false with --no-mix. */
+  mix: boolean;
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -39,6 +41,7 @@ export function register(program: Command): void {
     .option("--adapter <path[:scale]>", "apply a LoRA adapter (repeatable)", parseAdapter)
     .option("--verify", "decode the archive in the same run and compare before writing it")
     .option("--force-model", "code every representable chunk with the model, even where brotli is smaller")
+    .option("--no-mix", "code with the bare model's probabilities, without mixing in context models learned from the text")
     .addHelpText(
       "after",
       `
@@ -46,7 +49,8 @@ Examples:
   llmzip compress -m model.gguf notes.txt        writes notes.txt.llmz
   LLMZIP_MODEL=model.gguf llmzip c a.txt b.txt   one archive per file
   cat log.txt | llmzip c -m model.gguf > log.llmz
-  llmzip compress --verify --rm notes.txt        keep only the verified archive`,
+  llmzip compress --verify --rm notes.txt        keep only the verified archive
+  llmzip compress --no-mix notes.txt             the bare model only (no context mixing)`,
     )
     .action(async (files: string[], flags: CompressFlags) => {
       const rep = makeReporter(flags);
@@ -70,6 +74,7 @@ Examples:
                 adapters: flags.adapter,
                 verify,
                 forceModel: flags.forceModel,
+                mix: flags.mix,
                 signal,
                 verbose: flags.verbose,
                 onProgress: (p) => bar.update(p),

@@ -6,7 +6,7 @@ import type { LaneRunStats } from "../engine/native.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { planChunks, type PlannedChunk } from "./chunker.js";
 import { brotliMax, crc32 } from "./fallback.js";
-import { DEFAULT_LANES, DEFAULT_MAX_CTX, type CompressOptions } from "./options.js";
+import { DEFAULT_LANES, DEFAULT_MAX_CTX, DEFAULT_MIXER, type CompressOptions } from "./options.js";
 import { decompress } from "./decompress.js";
 
 /** Settings shared by every lane context of this build: fixed so that archives stay decodable. */
@@ -87,6 +87,7 @@ function mergeFallbacks(chunks: PlannedChunk[]): PlannedChunk[] {
  */
 export async function compress(data: Uint8Array, opts: CompressOptions): Promise<CompressResult> {
   const lanesWanted = positiveInt(opts.lanes, DEFAULT_LANES, "--lanes", 256);
+  const mixer = opts.mix === false ? 0 : DEFAULT_MIXER;
   const brotliWhole = brotliMax(data);
   const plain = (): CompressResult => {
     const archive = plainArchive(data, brotliWhole);
@@ -120,7 +121,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
       const t0 = performance.now();
       run = await engine.encode(
         modelChunks.map((c) => c.tokens as Int32Array),
-        { signal: opts.signal, onProgress: (done) => opts.onProgress?.({ phase: "encode", done, total }) },
+        { mixer, signal: opts.signal, onProgress: (done) => opts.onProgress?.({ phase: "encode", done, total }) },
       );
       encodeSeconds = (performance.now() - t0) / 1000;
       passes++;
@@ -140,7 +141,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
     }
     if (!run) throw new LlmzipError("internal error: no model run");
 
-    const archive = await buildArchive(data, plan, run.stream, engine, lanes, ctx, adapters);
+    const archive = await buildArchive(data, plan, run.stream, engine, { lanes, ctx, mixer }, adapters);
     const modelChunks = plan.filter((c) => c.tokens);
     const stats: CompressStats = {
       originalBytes: data.length,
@@ -167,8 +168,7 @@ async function buildArchive(
   plan: PlannedChunk[],
   stream: Uint8Array,
   engine: LlamaEngine,
-  lanes: number,
-  ctx: number,
+  { lanes, ctx, mixer }: { lanes: number; ctx: number; mixer: number },
   adapters: { path: string; scale: number }[],
 ): Promise<Uint8Array> {
   const fp = await fingerprintFile(engine.modelPath);
@@ -188,7 +188,7 @@ async function buildArchive(
     flashAttention: FIXED_LANE_SETTINGS.flashAttention,
     kvType: FIXED_LANE_SETTINGS.kvType,
     freqBits: FREQ_BITS,
-    mixer: 0,
+    mixer,
   };
   const chunks: ChunkEntry[] = [];
   const blobs: Uint8Array[] = [];

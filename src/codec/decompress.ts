@@ -4,7 +4,7 @@ import { LlamaEngine } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { brotliExact, crc32 } from "./fallback.js";
-import type { DecompressOptions } from "./options.js";
+import { KNOWN_MIXERS, type DecompressOptions } from "./options.js";
 import { FIXED_LANE_SETTINGS, FREQ_BITS } from "./compress.js";
 
 export interface DecompressResult {
@@ -60,7 +60,7 @@ function checkSettings(header: ArchiveHeader, engine: LlamaEngine, warn?: (m: st
   if (s.flashAttention !== FIXED_LANE_SETTINGS.flashAttention || s.kvType !== FIXED_LANE_SETTINGS.kvType) {
     throw new MismatchError(`archive was coded with flash attention ${s.flashAttention ? "on" : "off"} and a ${s.kvType} KV cache, which this llmzip does not offer`);
   }
-  if (s.mixer !== 0) throw new MismatchError(`archive uses context-mixing configuration ${s.mixer}, which this llmzip does not know`);
+  if (!KNOWN_MIXERS.includes(s.mixer)) throw new MismatchError(`archive uses context-mixing configuration ${s.mixer}, which this llmzip does not know; upgrade llmzip`);
   if (s.vocabSize !== info.vocabSize || s.startToken !== info.startToken) {
     throw new MismatchError(`model vocabulary differs from the archive's (vocab ${info.vocabSize} vs ${s.vocabSize})`);
   }
@@ -103,6 +103,7 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
         engine.configure({ lanes: Math.min(settings.lanes, Math.max(1, lengths.length)), ctx: settings.ctx, ...FIXED_LANE_SETTINGS, adapters });
         const base = doneBefore;
         const { chunks } = await engine.decode(streamBytes, lengths, {
+          mixer: settings.mixer,
           signal: opts.signal,
           onProgress: (done) => opts.onProgress?.({ phase: "decode", done: base + done, total }),
         });

@@ -43,6 +43,11 @@ export interface CompressOptions extends CodecOptions {
   forceModel?: boolean;
   /** Decode the archive again in the same run and compare before returning. */
   verify?: boolean;
+  /**
+   * Mix the model's predictions with adaptive context models learned from the
+   * text itself (default true; false codes with the bare model, as `--no-mix`).
+   */
+  mix?: boolean;
 }
 
 export interface DecompressOptions extends CodecOptions {
@@ -53,4 +58,8 @@ export interface DecompressOptions extends CodecOptions {
 }
 
 export const DEFAULT_LANES = 16;
+/** The context-mixing configuration new archives use (settings.mixer; 0 = off). */
+export const DEFAULT_MIXER = 1;
+/** Every configuration this build decodes; ids never change meaning. */
+export const KNOWN_MIXERS: readonly number[] = [0, 1];
 export const DEFAULT_MAX_CTX = 2048;
