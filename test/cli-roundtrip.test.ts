@@ -5,7 +5,7 @@ import { compress } from "../src/codec/compress.js";
 import { decompress } from "../src/codec/decompress.js";
 import { LlamaEngine } from "../src/engine/engine.js";
 import { llmzip, tempDir } from "./helpers/cli.js";
-import { corpusPath, modelPath } from "./helpers/shared.js";
+import { corpusPath, modelPath, repoRoot } from "./helpers/shared.js";
 
 const MODEL = modelPath("stories260K.gguf");
 const MODEL_Q8 = modelPath("stories260K-Q8_0.gguf");
@@ -27,6 +27,10 @@ const TEXT_FILES = [
   "loghub/Apache_2k.log",
   "misc/gettysburg.txt",
 ];
+
+function fixture(name: string): Buffer {
+  return fs.readFileSync(path.join(repoRoot, "fixtures", "samples", name));
+}
 
 function sample(rel: string): Buffer {
   const all = fs.readFileSync(corpusPath(rel));
@@ -72,6 +76,7 @@ describe("library round trips with stories260K", () => {
       fs.readFileSync(corpusPath("calgary/obj1")),
       Buffer.concat([sample("misc/gettysburg.txt"), fs.readFileSync(corpusPath("canterbury/sum")).subarray(0, 4000), Buffer.from("Once upon a time there was a cat.\n")]),
       Buffer.from("Tom said \uFEFF hello \u00e9\u4e2d\u{1F600}\n".repeat(30)),
+      ...["invalid-utf8.txt", "control-chars.txt", "text-and-binary.bin"].map(fixture),
     ];
     for (const data of cases) {
       for (const forceModel of [false, true]) {
@@ -80,6 +85,15 @@ describe("library round trips with stories260K", () => {
         expect(Buffer.compare(Buffer.from(back.data), data)).toBe(0);
       }
     }
+  });
+
+  it("codes text the model knows with the model, far below brotli", async () => {
+    const data = fixture("story.txt");
+    const { archive, stats } = await compress(data, { model: MODEL, engine });
+    expect(stats.method).toBe("model");
+    const { brotliMax } = await import("../src/codec/fallback.js");
+    expect(archive.length).toBeLessThan(brotliMax(data).length * 0.75);
+    expect(Buffer.compare(Buffer.from((await decompress(archive, { engine })).data), data)).toBe(0);
   });
 
   it("lanes change the archive but never the output; threads change neither", async () => {

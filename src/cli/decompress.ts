@@ -2,16 +2,18 @@ import path from "node:path";
 import type { Command } from "commander";
 import { decompress } from "../codec/decompress.js";
 import type { AdapterSpec } from "../codec/options.js";
+import type { GpuMode } from "../engine/engine.js";
 import { UsageError } from "../errors.js";
 import { SUFFIX } from "./compress.js";
 import { runFileJobs, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
-import { addEngineOptions, addOutputOptions, parseAdapter } from "./options.js";
+import { addEngineOptions, addOutputOptions, gpuOption, parseAdapter } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { modelForDecompress } from "./resolve-model.js";
 
 interface DecompressFlags extends FileJobFlags {
   model?: string;
+  gpu?: GpuMode;
   threads?: number;
   adapter?: AdapterSpec[];
   quiet?: boolean;
@@ -28,6 +30,7 @@ export function register(program: Command): void {
   addEngineOptions(cmd);
   cmd
     .option("--adapter <path>", "LoRA adapter the archive needs (repeatable; matched by fingerprint)", parseAdapter)
+    .addOption(gpuOption("where the model runs; the archive fixes the backend (default: the archive's)").default(undefined))
     .addHelpText(
       "after",
       `
@@ -53,6 +56,7 @@ Examples:
                 model: modelForDecompress(flags.model),
                 adapters: flags.adapter?.map((a) => a.path),
                 threads: flags.threads,
+                gpu: flags.gpu,
                 signal,
                 verbose: flags.verbose,
                 onProgress: (p) => bar.update(p),

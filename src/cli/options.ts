@@ -34,11 +34,11 @@ export function addOutputOptions(cmd: Command): Command {
 export function addEngineOptions(cmd: Command): Command {
   return cmd
     .option("-m, --model <path>", "GGUF model (default: $LLMZIP_MODEL)")
-    .option("--threads <n>", "llama.cpp threads (default: all cores; never changes the output)", parsePositiveInt("--threads", 1024));
+    .option("--threads <n>", "llama.cpp threads (default: all cores, one for models under 4M parameters; never changes the output)", parsePositiveInt("--threads", 1024));
 }
 
-export function gpuOption(): Option {
-  return new Option("--gpu <mode>", "where the model runs").choices(["auto", "off", "cuda", "vulkan", "metal"]).default("auto");
+export function gpuOption(description = "where the model runs"): Option {
+  return new Option("--gpu <mode>", description).choices(["auto", "off", "cuda", "vulkan", "metal"]).default("auto");
 }
 
 export type GpuFlag = GpuMode;

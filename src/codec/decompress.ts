@@ -1,6 +1,6 @@
 import { ChunkMethod, parseArchive, type ArchiveHeader } from "../container/format.js";
 import { CorruptArchiveError, MismatchError, ModelError } from "../errors.js";
-import { LlamaEngine } from "../engine/engine.js";
+import { LlamaEngine, chooseBackend } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { brotliExact, crc32 } from "./fallback.js";
@@ -86,6 +86,9 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
     }
     await checkModel(header, modelPath);
     const settings = header.settings;
+    if (opts.gpu && opts.gpu !== "auto" && chooseBackend(opts.gpu) !== settings.backend) {
+      throw new MismatchError(`archive was coded on the ${settings.backend} backend and decodes only there (use --gpu ${settings.backend === "cpu" ? "off" : settings.backend} or leave --gpu out)`);
+    }
     const engine = opts.engine ?? LlamaEngine.openOn(modelPath, settings.backend as Backend, { threads: opts.threads, verbose: opts.verbose });
     try {
       if (engine.info.backend !== settings.backend) {

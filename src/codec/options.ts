@@ -53,6 +53,12 @@ export interface CompressOptions extends CodecOptions {
 export interface DecompressOptions extends CodecOptions {
   /** Path of the model; required when the archive was coded with one. */
   model?: string;
+  /**
+   * Where the model may run. The archive fixes the backend (logits differ
+   * between backends); a choice that contradicts it is an error.
+   * Default "auto": whatever the archive needs.
+   */
+  gpu?: GpuMode;
   /** Adapter files the archive needs, matched by fingerprint. */
   adapters?: string[];
 }

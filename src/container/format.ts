@@ -187,14 +187,17 @@ export function parseHeader(bytes: Uint8Array): { header: ArchiveHeader; headerE
   const r = new ByteReader(bytes);
   if (bytes.length < MAGIC.length || MAGIC.some((m, i) => bytes[i] !== m)) throw new CorruptArchiveError("not an llmzip archive");
   r.pos = MAGIC.length;
+  // The framing (magic, version, header length, header, CRC) is the same in
+  // every format version, so damage is told apart from a newer format: a
+  // flipped version byte fails the CRC instead of asking for an upgrade.
   const version = r.u8("version");
-  if (version > FORMAT_VERSION) throw new UnsupportedFormatError(`archive format ${version} is newer than this llmzip reads (${FORMAT_VERSION}); upgrade llmzip`);
-  if (version === 0) throw corrupt("format version 0");
   const headerLength = r.varint("header length", r.remaining);
   const headerStart = r.pos;
   r.bytes(headerLength, "header");
   const stored = r.u32("header checksum");
   if (crc32(bytes.subarray(0, headerStart + headerLength)) !== stored) throw new CorruptArchiveError("archive is corrupt (header checksum mismatch)");
+  if (version > FORMAT_VERSION) throw new UnsupportedFormatError(`archive format ${version} is newer than this llmzip reads (${FORMAT_VERSION}); upgrade llmzip`);
+  if (version === 0) throw corrupt("format version 0");
 
   const h = new ByteReader(bytes, headerStart + headerLength);
   h.pos = headerStart;
