@@ -42,6 +42,7 @@ constexpr int32_t kOrderBuckets = 4;
 constexpr int32_t kMixers = 3;  // weight sets chosen by three different contexts, outputs averaged
 constexpr int32_t kLlmBuckets = 8;
 constexpr int32_t kApmBuckets = 33;
+constexpr int32_t kApm2Contexts = 2048;
 constexpr int32_t kOne = 1 << 16;  // 1.0 in the mixer's weights
 constexpr int32_t kWeightClamp = 16 * kOne;
 
@@ -208,6 +209,7 @@ struct ContextMixer::Impl {
     int32_t set[kMixers];
     int32_t st[kMixers];  // each mixer's output, stretch units
     int32_t apmCell;
+    int32_t apm2Cell;
     int32_t p16;
     int32_t x[kMaxInputs];
     int32_t cell[kMaxOrders];
@@ -225,7 +227,8 @@ struct ContextMixer::Impl {
   Estimates matchEstimates;  // per match-length bucket
   std::vector<int32_t> weights[kMixers];
   int32_t weightSets[kMixers];
-  Estimates apm;  // refines the mixed probability per (rank, match state, order bucket)
+  Estimates apm;   // refines the mixed probability per (rank, match state, order bucket)
+  Estimates apm2;  // and per (previous token, first candidate or not)
   std::vector<uint64_t> matchTable;  // context hash -> (chunk + 1) << 32 | position that followed
   int32_t matchBits;
   std::vector<uint8_t> isCandidate;  // per token, cleared after each prediction
@@ -293,6 +296,9 @@ struct ContextMixer::Impl {
     apm.init(weightSets[0] * kApmBuckets, 127);
     for (int32_t c = 0; c < weightSets[0]; ++c)
       for (int32_t b = 0; b < kApmBuckets; ++b) apm.set(c * kApmBuckets + b, static_cast<uint32_t>(squash((b - 16) * 128)));
+    apm2.init(kApm2Contexts * kApmBuckets, 127);
+    for (int32_t c = 0; c < kApm2Contexts; ++c)
+      for (int32_t b = 0; b < kApmBuckets; ++b) apm2.set(c * kApmBuckets + b, static_cast<uint32_t>(squash((b - 16) * 128)));
   }
 
   int32_t tokenAt(int32_t chunk, int32_t pos) const { return pos < 0 ? -1 : chunks[chunk][pos]; }
@@ -363,6 +369,7 @@ struct ContextMixer::Impl {
       if (slot[k]) deepest = k + 1;
     }
     const int32_t matchCell = lengthBucket(l.matchLength);
+    const uint32_t prevToken = static_cast<uint32_t>(tokenAt(chunk, pos - 1) + 1) * 2654435761u >> 22;
 
     uint32_t freq[kMaxCandidates];
     const int64_t nRest = static_cast<int64_t>(nVocab) - n;
@@ -425,7 +432,10 @@ struct ContextMixer::Impl {
       const int32_t lo = d.set[0] * kApmBuckets + (pos12 >> 7), frac = pos12 & 127;
       d.apmCell = lo + (frac >> 6);
       const int32_t pApm = (apm.p16(lo) * (128 - frac) + apm.p16(lo + 1) * frac) >> 7;
-      d.p16 = clampInt((squash(st) + 3 * pApm) >> 2, 1, 65535);
+      const int32_t lo2 = ((prevToken * 2 + (j > 0 ? 1 : 0)) & (kApm2Contexts - 1)) * kApmBuckets + (pos12 >> 7);
+      d.apm2Cell = lo2 + (frac >> 6);
+      const int32_t pApm2 = (apm2.p16(lo2) * (128 - frac) + apm2.p16(lo2 + 1) * frac) >> 7;
+      d.p16 = clampInt((2 * squash(st) + 3 * pApm + 3 * pApm2) >> 3, 1, 65535);
       // P(c_j) = p_j of what the earlier decisions left; at least 1, and room for 1 each after.
       uint64_t f = (mass * static_cast<uint64_t>(d.p16)) >> 16;
       const uint64_t room = mass - static_cast<uint64_t>(n - j - 1);
@@ -488,6 +498,7 @@ struct ContextMixer::Impl {
         }
       }
       apm.learn(d.apmCell, y);
+      apm2.learn(d.apm2Cell, y);
       for (int32_t k = 0; k < cfg.nOrders; ++k)
         if (d.cell[k] >= 0) orderEstimates.learn(d.cell[k], y);
       if (d.matchCell >= 0) matchEstimates.learn(d.matchCell, y);

@@ -38,9 +38,9 @@ struct MixerConfig {
   int32_t matchMinLength = 5;
   int32_t matchBitsMax = 22;
   int32_t maxCandidates = 16;
-  int32_t countLimit = 255;   // counts halve when one passes this
+  int32_t countLimit = 60;    // counts halve when one passes this (recent evidence weighs more)
   int32_t stateLimit = 255;   // adaptation-rate floor of the estimates: 1 / (limit + 1.5)
-  int32_t learningRate = 6;   // mixer step, in units of 2^-16 per stretch unit x error
+  int32_t learningRate = 32;  // mixer step: weight += x * error * rate / 2^20 (x in stretch units, error in 1/65536)
 };
 
 // The configuration with this id, or nullptr when it is unknown (0 = off is unknown here too).
