@@ -7,21 +7,10 @@ import { parseArchive, serializeArchive } from "../src/container/format.js";
 import { LlamaEngine } from "../src/engine/engine.js";
 import { cpuAddon, type RowCodingOptions } from "../src/engine/native.js";
 import { llmzip, tempDir } from "./helpers/cli.js";
+import { rng, sample } from "./helpers/random.js";
 import { corpusPath, modelPath } from "./helpers/shared.js";
 
 const addon = cpuAddon();
-
-/** Deterministic PRNG so failures reproduce. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VOCAB = 512;
 
@@ -108,15 +97,7 @@ describe("context mixer, model-free", () => {
       const row = rows.subarray(i * VOCAB, (i + 1) * VOCAB);
       const temp = 2 + r() * 8;
       for (let k = 0; k < VOCAB; k++) row[k] = (r() - 0.5) * temp;
-      // Draw the token from the row itself: the model is exactly right.
-      let max = -Infinity;
-      for (const v of row) max = Math.max(max, v);
-      let sum = 0;
-      for (const v of row) sum += Math.exp(v - max);
-      let u = r() * sum;
-      let t = 0;
-      while (t < VOCAB - 1 && (u -= Math.exp((row[t] as number) - max)) > 0) t++;
-      tokens[i] = t;
+      tokens[i] = sample(row, r); // the model is exactly right
     }
     const layout = { lanes: 4, chunkLengths: chunkLengths(n, 5) };
     const bare = code(rows, tokens, { ...layout, mixer: 0 });
@@ -136,7 +117,7 @@ describe("context mixer, model-free", () => {
 const MODEL = modelPath("stories260K.gguf");
 const SAMPLE = 6 * 1024;
 
-function sample(rel: string, bytes = SAMPLE): Buffer {
+function corpusSample(rel: string, bytes = SAMPLE): Buffer {
   return fs.readFileSync(corpusPath(rel)).subarray(0, bytes);
 }
 
@@ -161,7 +142,7 @@ describe("context mixing with stories260K", () => {
     ["canterbury/alice29.txt", 16],
   ] as const) {
     it(`${rel}, ${lanes} lane(s): byte-exact, mixer recorded, smaller than the bare model`, async () => {
-      const data = sample(rel);
+      const data = corpusSample(rel);
       const mixed = await compress(data, { model: MODEL, engine, forceModel: true, lanes });
       const bare = await compress(data, { model: MODEL, engine, forceModel: true, lanes, mix: false });
       expect((await roundTrip(data, mixed.archive)).settings?.mixer).toBe(DEFAULT_MIXER);
@@ -171,14 +152,14 @@ describe("context mixing with stories260K", () => {
   }
 
   it("gives the same archive on every run", async () => {
-    const data = sample("loghub/Linux_2k.log", 3000);
+    const data = corpusSample("loghub/Linux_2k.log", 3000);
     const a = await compress(data, { model: MODEL, engine, forceModel: true, lanes: 4 });
     const b = await compress(data, { model: MODEL, engine, forceModel: true, lanes: 4 });
     expect(Buffer.compare(Buffer.from(a.archive), Buffer.from(b.archive))).toBe(0);
   });
 
   it("refuses an archive that names a mixer this build does not know", async () => {
-    const data = sample("loghub/Linux_2k.log", 2000);
+    const data = corpusSample("loghub/Linux_2k.log", 2000);
     const { archive } = await compress(data, { model: MODEL, engine, forceModel: true });
     const { header, body } = parseArchive(archive);
     if (!header.settings) throw new Error("expected a model archive");
@@ -189,7 +170,7 @@ describe("context mixing with stories260K", () => {
   it("--no-mix on the command line: recorded as off, and decodes", () => {
     const dir = tempDir();
     const input = `${dir}/log.txt`;
-    fs.writeFileSync(input, sample("loghub/Zookeeper_2k.log", 3000));
+    fs.writeFileSync(input, corpusSample("loghub/Zookeeper_2k.log", 3000));
     const env = { LLMZIP_MODEL: MODEL };
     for (const [flags, mixer] of [[["--no-mix"], 0], [[], DEFAULT_MIXER]] as const) {
       const c = llmzip(["compress", "--threads", "1", "--force-model", "-f", ...flags, input], { env });

@@ -201,6 +201,7 @@ struct ContextMixer::Impl {
     int32_t matchLength = 0;  // 0 = no match
     int32_t matchChunk = 0;
     int32_t matchPos = 0;     // the position whose token the match predicts
+    int32_t recovering = 0;   // a long match broke: its next token still predicts (once)
   };
 
   // One binary decision of the chain, kept from predict() for update().
@@ -316,7 +317,7 @@ struct ContextMixer::Impl {
 
   // The token the lane's match predicts, or -1 when there is none (or it is not known yet).
   int32_t matchPrediction(const LaneState& l) const {
-    if (l.matchLength == 0) return -1;
+    if (l.matchLength == 0 && !l.recovering) return -1;
     if (l.matchPos >= known[l.matchChunk]) return -1;
     return chunks[l.matchChunk][l.matchPos];
   }
@@ -535,12 +536,21 @@ struct ContextMixer::Impl {
 
     // Match model: extend the match if it predicted right, else drop it and
     // look up the context that ends with this token.
-    if (l.matchLength > 0) {
+    if (l.matchLength > 0 || l.recovering) {
       if (matchPrediction(l) == token) {
-        if (l.matchLength < 65535) ++l.matchLength;
+        // A recovered match resumes at a length that says it broke recently.
+        l.matchLength = l.recovering ? l.recovering : l.matchLength < 65535 ? l.matchLength + 1 : 65535;
+        l.recovering = 0;
+        ++l.matchPos;
+      } else if (l.matchLength >= cfg.matchRecoverLength && cfg.matchRecoverLength > 0) {
+        // Typically one field of a repeated line differs: assume the token
+        // was replaced and try the match's next one.
+        l.recovering = l.matchLength / 4 > 0 ? l.matchLength / 4 : 1;
+        l.matchLength = 0;
         ++l.matchPos;
       } else {
         l.matchLength = 0;
+        l.recovering = 0;
       }
     }
     known[chunk] = pos + 1;
@@ -557,6 +567,7 @@ struct ContextMixer::Impl {
         if (mp - 1 - len < 0 && pos - len < 0) break;
       }
       if (len >= cfg.matchMinLength) {
+        l.recovering = 0;
         l.matchLength = len;
         l.matchChunk = mc;
         l.matchPos = mp;

@@ -4,8 +4,9 @@
 // Models (all over token ids, updated after every token):
 // - hashed order-k contexts (the k previous tokens of the lane's chunk), each
 //   holding up to 10 following tokens with counts;
-// - a match model: the longest earlier occurrence of the recent tokens
-//   predicts the token that followed it.
+// - a match model: the latest earlier occurrence of the recent tokens
+//   predicts the token that followed it;
+// - token frequencies (order 0).
 // The history is shared by all lanes and updated in schedule order (lane by
 // lane within a step), which the decoder replays exactly, so a chunk learns
 // from every chunk coded before it, on any lane.
@@ -14,12 +15,14 @@
 // are coded as a chain of binary decisions "is it c1?", "else is it c2?",
 // ..., "else one of the rest", so the result is a proper distribution: c_j
 // gets P(c_j) = p_j * prod_{i<j} (1 - p_i), and the other tokens share what
-// is left in proportion to the LLM's probabilities. Each p_j comes from a
-// logistic mixer (weights selected by a small context, trained online by
-// gradient descent on coding cost) over the LLM's conditional probability of
-// c_j and adaptive estimates from every model. All arithmetic on the path
-// from counts to frequencies is integer, or IEEE double in a fixed order
-// without libm: encoder and decoder build bit-identical tables.
+// is left as a mixture of the LLM's probabilities, the frequencies and
+// uniform. Each p_j comes from logistic mixers (weights selected by small
+// contexts, trained online by gradient descent on coding cost) over the
+// LLM's conditional probability of c_j and adaptive estimates from every
+// model, refined by two adaptive probability maps. All arithmetic on the
+// path from counts to frequencies is integer, or IEEE double in a fixed
+// order without libm: encoder and decoder build bit-identical tables.
+// docs/FORMAT.md describes configuration 1.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +39,7 @@ struct MixerConfig {
   int32_t nOrders = 0;
   int32_t tableBitsMax = 18;  // slots per order: at most 2^this (64 bytes each)
   int32_t matchMinLength = 5;
+  int32_t matchRecoverLength = 4;  // a match at least this long survives one wrong token (0 = never)
   int32_t matchBitsMax = 22;
   int32_t maxCandidates = 16;
   int32_t countLimit = 60;    // counts halve when one passes this (recent evidence weighs more)
