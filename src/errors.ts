@@ -44,3 +44,8 @@ export class CancelledError extends LlmzipError {
 export class FileError extends LlmzipError {
   override readonly name = "FileError";
 }
+
+/** A download failed: host unreachable, HTTP error, connection lost for good, or a checksum mismatch. */
+export class DownloadError extends LlmzipError {
+  override readonly name = "DownloadError";
+}

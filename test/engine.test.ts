@@ -39,9 +39,12 @@ describe("lane engine", () => {
     expect(stats.tableBits).toBeGreaterThan(0);
   });
 
-  it("picks one thread for tiny models and every core for large ones", () => {
-    expect(defaultThreads(260_000)).toBe(1);
-    expect(defaultThreads(58_000_000)).toBeGreaterThanOrEqual(1);
+  it("picks one thread for tiny models, and every idle core for large ones", () => {
+    expect(defaultThreads(260_000, 8, 0)).toBe(1);
+    expect(defaultThreads(58_000_000, 8, 0)).toBe(8);
+    expect(defaultThreads(58_000_000, 2, 0.3)).toBe(2);
+    expect(defaultThreads(58_000_000, 2, 1.2)).toBe(1);
+    expect(defaultThreads(58_000_000, 2, 9)).toBe(1);
     expect(engine.info.parameters).toBeLessThan(1_000_000);
   });
 });

@@ -7,6 +7,7 @@
 #include <link.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -54,25 +55,57 @@ int collectCpuVariant(struct dl_phdr_info* info, size_t, void* data) {
   return 0;
 }
 
-// Loads backends from a folder once per process; later calls with the same folder are no-ops.
+std::string loadedCpuVariant() {
+  std::string variant;
+  dl_iterate_phdr(collectCpuVariant, &variant);
+  return variant;
+}
+
+bool fileExists(const std::string& path) {
+  FILE* f = fopen(path.c_str(), "rb");
+  if (f) fclose(f);
+  return f != nullptr;
+}
+
+// Loads backends from a folder once per process; later calls with the same
+// folder and kernels are no-ops. With a CPU variant named, exactly that set
+// of ggml CPU kernels is loaded (llama.cpp's logits differ between variants,
+// so a decoder must use the encoder's), plus any GPU backend in the folder;
+// otherwise llama.cpp picks the best variant for this CPU.
 Napi::Value LoadBackends(const Napi::CallbackInfo& info) {
   static std::string loadedFrom;
+  static std::string loadedVariant;
   Napi::Env env = info.Env();
   const std::string dir = info[0].As<Napi::String>();
   gLogToStderr = info.Length() > 1 && info[1].ToBoolean();
+  const std::string want = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+  if (want.find_first_of("/\\.") != std::string::npos) throw Napi::Error::New(env, "bad CPU kernel name '" + want + "'");
   if (loadedFrom.empty()) {
     llama_log_set(logCallback, nullptr);
     ggml_log_set(logCallback, nullptr);
-    ggml_backend_load_all_from_path(dir.c_str());
+    if (want.empty()) {
+      ggml_backend_load_all_from_path(dir.c_str());
+    } else {
+      const std::string cpuLib = dir + "/libggml-cpu-" + want + ".so";
+      if (!fileExists(cpuLib)) throw Napi::Error::New(env, "llama.cpp has no CPU kernels named '" + want + "'");
+      if (!ggml_backend_load(cpuLib.c_str())) {
+        throw Napi::Error::New(env, "this CPU cannot run llama.cpp's " + want + " kernels (they need instructions it lacks)");
+      }
+      for (const char* gpu : {"libggml-cuda.so", "libggml-vulkan.so"}) {
+        const std::string lib = dir + "/" + gpu;
+        if (fileExists(lib)) ggml_backend_load(lib.c_str());
+      }
+    }
     llama_backend_init();
     loadedFrom = dir;
+    loadedVariant = want.empty() ? loadedCpuVariant() : want;
   } else if (loadedFrom != dir) {
     throw Napi::Error::New(env, "backends already loaded from " + loadedFrom);
+  } else if (!want.empty() && want != loadedVariant) {
+    throw Napi::Error::New(env, "this process already runs llama.cpp's " + loadedVariant + " CPU kernels and cannot switch to " + want);
   }
-  std::string variant;
-  dl_iterate_phdr(collectCpuVariant, &variant);
   Napi::Object result = Napi::Object::New(env);
-  result.Set("cpuVariant", variant);
+  result.Set("cpuVariant", loadedCpuVariant());
   Napi::Array devices = Napi::Array::New(env);
   for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
     ggml_backend_dev_t dev = ggml_backend_dev_get(i);

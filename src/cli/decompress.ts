@@ -1,21 +1,20 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { decompress } from "../codec/decompress.js";
-import type { AdapterSpec } from "../codec/options.js";
 import type { GpuMode } from "../engine/engine.js";
 import { UsageError } from "../errors.js";
 import { SUFFIX } from "./compress.js";
 import { runFileJobs, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
-import { addEngineOptions, addOutputOptions, gpuOption, parseAdapter } from "./options.js";
+import { addAdapterOptions, decompressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
+import { addEngineOptions, addOutputOptions, gpuOption } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { modelForDecompress } from "./resolve-model.js";
 
-interface DecompressFlags extends FileJobFlags {
+interface DecompressFlags extends FileJobFlags, AdapterFlags {
   model?: string;
   gpu?: GpuMode;
   threads?: number;
-  adapter?: AdapterSpec[];
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -28,19 +27,23 @@ export function register(program: Command): void {
     .argument("[files...]", "archives to decompress; none or - reads stdin and writes stdout");
   addOutputOptions(cmd);
   addEngineOptions(cmd);
-  cmd
-    .option("--adapter <path>", "LoRA adapter the archive needs (repeatable; matched by fingerprint)", parseAdapter)
+  addAdapterOptions(cmd, "match")
     .addOption(gpuOption("where the model runs; the archive fixes the backend (default: the archive's)").default(undefined))
     .addHelpText(
       "after",
       `
 Examples:
+  llmzip decompress notes.txt.llmz                 finds the model by its sha256
   llmzip decompress -m model.gguf notes.txt.llmz   writes notes.txt
   llmzip d -c notes.txt.llmz | less                to standard output
-  llmzip d -o copy.txt notes.txt.llmz`,
+  llmzip d -o copy.txt notes.txt.llmz
+  llmzip d -m m.gguf --adapter legal.gguf contract.txt.llmz
+  LLMZIP_ADAPTERS=~/adapters llmzip d -m m.gguf mixed.txt.llmz   adapters found by fingerprint`,
     )
     .action(async (files: string[], flags: DecompressFlags) => {
       const rep = makeReporter(flags);
+      const adapterOptions = decompressAdapterOptions(flags);
+      const model = modelForDecompress(flags.model);
       process.exitCode = await runFileJobs(
         files,
         flags,
@@ -53,8 +56,8 @@ Examples:
             const bar = new ProgressBar(label, rep);
             try {
               const { data: out } = await decompress(data, {
-                model: modelForDecompress(flags.model),
-                adapters: flags.adapter?.map((a) => a.path),
+                ...model,
+                ...adapterOptions,
                 threads: flags.threads,
                 gpu: flags.gpu,
                 signal,

@@ -4,6 +4,47 @@ import { inspectArchive, type ArchiveSummary } from "../codec/inspect.js";
 import { readInput } from "./files.js";
 import { makeReporter, reportError } from "./output.js";
 
+/** Most chunk runs listed in text; --json always lists every chunk. */
+const MAX_RUNS = 24;
+
+/** What each chunk was coded with, as runs: `1-3 #1, 4 brotli, 5-8 none`. */
+export function chunkRuns(s: ArchiveSummary): string[] {
+  const label = (c: ArchiveSummary["chunkTable"][number]) => {
+    if (c.adapterSet === null) return c.method;
+    return (s.adapterSets[c.adapterSet]?.length ?? 0) === 0 ? "no adapter" : `adapters #${c.adapterSet}`;
+  };
+  const runs: { from: number; to: number; what: string; bytes: number }[] = [];
+  s.chunkTable.forEach((c, i) => {
+    const what = label(c);
+    const last = runs[runs.length - 1];
+    if (last && last.what === what) {
+      last.to = i + 1;
+      last.bytes += c.bytes;
+    } else runs.push({ from: i + 1, to: i + 1, what, bytes: c.bytes });
+  });
+  return runs.map((r) => `${r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`} ${r.what} (${r.bytes.toLocaleString("en-US")} B)`);
+}
+
+function renderAdapters(s: ArchiveSummary): string[] {
+  const lines: string[] = [];
+  const anyAdapter = s.adapterSets.some((set) => set.length > 0);
+  s.adapterSets.forEach((set, i) => {
+    const mine = s.chunkTable.filter((c) => c.adapterSet === i);
+    const names = set.length ? set.map((a) => `${a.name} x${a.scale} (${a.size.toLocaleString("en-US")} bytes, sha256 ${a.sha256.slice(0, 12)}…)`).join(" + ") : "no adapter";
+    const bytes = mine.reduce((n, c) => n + c.bytes, 0);
+    if (anyAdapter) lines.push(`  adapters #${i}     ${names}: ${mine.length} chunk${mine.length === 1 ? "" : "s"}, ${bytes.toLocaleString("en-US")} bytes`);
+  });
+  if (anyAdapter) {
+    const runs = chunkRuns(s);
+    const shown = runs.slice(0, MAX_RUNS);
+    if (runs.length > shown.length) shown.push(`… ${runs.length - shown.length} more (llmzip info --json lists every chunk)`);
+    shown.forEach((r, i) => lines.push(`  ${i === 0 ? "chunk coding   " : "               "} ${r}`));
+  } else if (s.model) {
+    lines.push("  adapters        none");
+  }
+  return lines;
+}
+
 function render(file: string, s: ArchiveSummary): string {
   const lines = [
     `${file}`,
@@ -21,11 +62,7 @@ function render(file: string, s: ArchiveSummary): string {
       `                  backend ${st.backend}${st.cpuVariant ? ` (${st.cpuVariant} kernels)` : ""}, flash attention ${st.flashAttention ? "on" : "off"}, KV ${st.kvType}, ${st.freqBits}-bit tables, mixer ${st.mixer || "off"}`,
     );
   }
-  s.adapterSets.forEach((set, i) => {
-    const used = s.chunkAdapterSets.filter((k) => k === i).length;
-    const names = set.length ? set.map((a) => `${a.name} x${a.scale} (${a.sha256.slice(0, 12)}…)`).join(" + ") : "none";
-    lines.push(`  adapters #${i}      ${names}: ${used} chunk(s)`);
-  });
+  lines.push(...renderAdapters(s));
   for (const [k, v] of Object.entries(s.meta)) lines.push(`  ${k.padEnd(15)} ${v}`);
   return lines.join("\n");
 }

@@ -12,6 +12,7 @@ async function loadCommands(): Promise<Registrar[]> {
     import("./compress.js"),
     import("./decompress.js"),
     import("./info.js"),
+    import("./models.js"),
   ]);
   return modules.map((m: { register: Registrar }) => m.register);
 }

@@ -1,7 +1,6 @@
 import { Option, type Command } from "commander";
 import { UsageError } from "../errors.js";
 import type { GpuMode } from "../engine/engine.js";
-import type { AdapterSpec } from "../codec/options.js";
 
 export function parsePositiveInt(name: string, max = 1 << 20) {
   return (value: string): number => {
@@ -9,16 +8,6 @@ export function parsePositiveInt(name: string, max = 1 << 20) {
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > max) throw new UsageError(`${name} must be a whole number from 1 to ${max} (got '${value}')`);
     return n;
   };
-}
-
-/** --adapter PATH[:SCALE], repeatable. */
-export function parseAdapter(value: string, previous: AdapterSpec[] = []): AdapterSpec[] {
-  const m = /^(.*?)(?::(-?\d+(?:\.\d+)?))?$/.exec(value);
-  const file = m?.[1] ?? "";
-  if (!file) throw new UsageError(`--adapter needs a path (got '${value}')`);
-  const scale = m?.[2] === undefined ? 1 : Number(m[2]);
-  if (!Number.isFinite(scale)) throw new UsageError(`bad adapter scale in '${value}'`);
-  return [...previous, { path: file, scale }];
 }
 
 export function addOutputOptions(cmd: Command): Command {
@@ -33,8 +22,8 @@ export function addOutputOptions(cmd: Command): Command {
 
 export function addEngineOptions(cmd: Command): Command {
   return cmd
-    .option("-m, --model <path>", "GGUF model (default: $LLMZIP_MODEL)")
-    .option("--threads <n>", "llama.cpp threads (default: all cores, one for models under 4M parameters; never changes the output)", parsePositiveInt("--threads", 1024));
+    .option("-m, --model <model>", "GGUF model: PATH, NAME ('llmzip models list') or hf:USER/REPO/FILE.gguf (default: $LLMZIP_MODEL, then 'llmzip models default')")
+    .option("--threads <n>", "llama.cpp threads (default: one per idle core, one for models under 4M parameters; never changes the output)", parsePositiveInt("--threads", 1024));
 }
 
 export function gpuOption(description = "where the model runs"): Option {

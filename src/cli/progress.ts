@@ -1,7 +1,8 @@
 import ora, { type Ora } from "ora";
 import type { Progress } from "../codec/options.js";
 
-function clock(seconds: number): string {
+/** m:ss or h:mm:ss; "--:--" when unknown. */
+export function clock(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "--:--";
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
@@ -10,15 +11,28 @@ function clock(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
 }
 
+/** A text bar `████░░░░` for a fraction from 0 to 1. */
+export function bar(frac: number, width = 24): string {
+  const filled = Math.round(Math.min(1, Math.max(0, frac)) * width);
+  return "█".repeat(filled) + "░".repeat(width - filled);
+}
+
 /** One line of progress: bar, percent, rate and ETA. Pure, for tests. */
 export function progressLine(label: string, p: Progress, elapsedSeconds: number, width = 24): string {
   const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
-  const filled = Math.round(frac * width);
-  const bar = "█".repeat(filled) + "░".repeat(width - filled);
   const unit = p.phase === "analyse" ? "B" : "tok";
   const rate = elapsedSeconds > 0 ? p.done / elapsedSeconds : 0;
   const eta = rate > 0 ? (p.total - p.done) / rate : Number.NaN;
-  return `${label} ${p.phase} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${rate.toFixed(0)} ${unit}/s ETA ${clock(eta)}`;
+  return `${label} ${p.phase} ${bar(frac, width)} ${(frac * 100).toFixed(0).padStart(3)}% ${rate.toFixed(0)} ${unit}/s ETA ${clock(eta)}`;
+}
+
+/**
+ * True when a live (redrawn) line can go to stderr: a terminal that reports
+ * a width. ora loops forever clearing lines on a terminal of width 0 (e.g.
+ * under `script` without a size), so such terminals get no live line.
+ */
+export function canAnimate(quiet: boolean): boolean {
+  return !quiet && Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
 }
 
 /**
@@ -35,7 +49,7 @@ export class ProgressBar {
     private readonly label: string,
     private readonly opts: { quiet: boolean; verbose: boolean },
   ) {
-    if (!opts.quiet && process.stderr.isTTY) this.spinner = ora({ stream: process.stderr, text: label }).start();
+    if (canAnimate(opts.quiet)) this.spinner = ora({ stream: process.stderr, text: label }).start();
   }
 
   update(p: Progress): void {

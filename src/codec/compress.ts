@@ -4,9 +4,11 @@ import { LlmzipError, UsageError } from "../errors.js";
 import { LlamaEngine, type LaneSettings } from "../engine/engine.js";
 import type { LaneRunStats } from "../engine/native.js";
 import { fingerprintFile } from "../models/fingerprint.js";
+import { chooseAdapterSets, type AdapterTrial } from "./adapter-choice.js";
+import { adapterRef, checkAdapterFilesExist } from "./adapter-files.js";
 import { planChunks, type PlannedChunk } from "./chunker.js";
 import { brotliMax, crc32 } from "./fallback.js";
-import { DEFAULT_LANES, DEFAULT_MAX_CTX, DEFAULT_MIXER, type CompressOptions } from "./options.js";
+import { DEFAULT_LANES, DEFAULT_MAX_CTX, DEFAULT_MIXER, type AdapterSpec, type CompressOptions } from "./options.js";
 import { decompress } from "./decompress.js";
 
 /** Settings shared by every lane context of this build: fixed so that archives stay decodable. */
@@ -31,6 +33,20 @@ export interface CompressStats {
   encodeSeconds: number;
   /** Passes over the model: 2 when some chunks turned out cheaper with brotli. */
   passes: number;
+  /** One entry per range-coded stream, i.e. per adapter set in use (empty for "plain"). */
+  streams: StreamStats[];
+  /** How the adapters were chosen, when an adapter choice was asked for. */
+  adapterTrial?: AdapterTrial;
+}
+
+/** What one stream (one adapter set) coded. */
+export interface StreamStats {
+  adapters: AdapterSpec[];
+  chunks: number;
+  /** Input bytes of its chunks. */
+  bytes: number;
+  tokens: number;
+  streamBytes: number;
 }
 
 export interface CompressResult {
@@ -69,14 +85,153 @@ export function plainArchive(data: Uint8Array, brotli: Uint8Array = brotliMax(da
 }
 
 /** Merges neighbouring fallback chunks after some model chunks were demoted. */
-function mergeFallbacks(chunks: PlannedChunk[]): PlannedChunk[] {
-  const out: PlannedChunk[] = [];
+function mergeFallbacks(chunks: CodedChunk[]): CodedChunk[] {
+  const out: CodedChunk[] = [];
   for (const c of chunks) {
     const last = out[out.length - 1];
     if (!c.tokens && last && !last.tokens && last.end === c.start) last.end = c.end;
-    else out.push({ ...c });
+    // Model chunks keep their identity: the stream runs refer to them.
+    else out.push(c.tokens ? c : { ...c });
   }
   return out;
+}
+
+/** A planned chunk and, when the model codes it, the adapter set (index into the run's sets) it is coded with. */
+interface CodedChunk extends PlannedChunk {
+  set: number;
+}
+
+/** One range-coded stream: the model chunks of one adapter set, in chunk order, in one lane run. */
+interface StreamRun {
+  set: number;
+  chunks: CodedChunk[];
+  stream: Buffer;
+  stats: LaneRunStats;
+  seconds: number;
+}
+
+/** What a compression codes with: the adapter sets and, in auto mode, how they were chosen. */
+interface AdapterPlan {
+  sets: AdapterSpec[][];
+  /** Per model chunk, its index into `sets`. */
+  choice: number[];
+  trial?: AdapterTrial;
+}
+
+/** Rejects contradictory adapter options and missing files before any model is loaded. */
+function checkAdapterOptions(opts: CompressOptions): void {
+  if (opts.adapters?.length && opts.adapterChoice) throw new UsageError("give either fixed adapters or an adapter choice, not both");
+  if (opts.adapterChoice && opts.adapterChoice.candidates.length === 0) throw new UsageError("the adapter choice has no candidates");
+  for (const a of [...(opts.adapters ?? []), ...(opts.adapterChoice?.candidates.flat() ?? [])]) {
+    if (!Number.isFinite(a.scale)) throw new UsageError(`adapter scale must be a finite number (got ${a.scale} for ${a.path})`);
+  }
+  checkAdapterFilesExist([...(opts.adapters ?? []), ...(opts.adapterChoice?.candidates.flat() ?? [])]);
+}
+
+/** Fixed adapters code every chunk; an adapter choice trial-codes each chunk under every candidate. */
+async function planAdapters(engine: LlamaEngine, chunks: CodedChunk[], lane: Omit<LaneSettings, "adapters">, opts: CompressOptions): Promise<AdapterPlan> {
+  if (!opts.adapterChoice) return { sets: [opts.adapters ?? []], choice: chunks.map(() => 0) };
+  const trial = await chooseAdapterSets(engine, chunks.map((c) => c.tokens as Int32Array), opts.adapterChoice, {
+    lane,
+    signal: opts.signal,
+    onWarning: opts.onWarning,
+    onProgress: (done, total) => opts.onProgress?.({ phase: "trial", done, total }),
+  });
+  return { sets: trial.sets, choice: trial.choice, trial };
+}
+
+/** The context-mixing configuration to code with: the default unless `mix` is false. */
+function mixerOf(opts: CompressOptions): number {
+  return opts.mix === false ? 0 : DEFAULT_MIXER;
+}
+
+/** Codes the model chunks of one adapter set as one stream, with the decoder's lane schedule. */
+async function encodeStream(
+  engine: LlamaEngine,
+  set: number,
+  chunks: CodedChunk[],
+  settings: LaneSettings,
+  opts: CompressOptions,
+  progress: { done: number; total: number },
+): Promise<StreamRun> {
+  // The decoder runs each stream with min(recorded lanes, its chunk count) lanes; so must we.
+  engine.configure({ ...settings, lanes: Math.min(settings.lanes, chunks.length) });
+  const t0 = performance.now();
+  const base = progress.done;
+  const run = await engine.encode(
+    chunks.map((c) => c.tokens as Int32Array),
+    { mixer: mixerOf(opts), signal: opts.signal, onProgress: (done) => opts.onProgress?.({ phase: "encode", done: base + done, total: progress.total }) },
+  );
+  progress.done += run.stats.tokens;
+  return { set, chunks, stream: run.stream, stats: run.stats, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Sums the statistics of several streams; per-chunk arrays follow the order of the chunks in the input. */
+function mergeRunStats(runs: StreamRun[], modelChunks: CodedChunk[]): LaneRunStats {
+  const at = new Map<CodedChunk, number>();
+  const chunkBits = new Float64Array(modelChunks.length);
+  const chunkModelBits = new Float64Array(modelChunks.length);
+  modelChunks.forEach((c, i) => at.set(c, i));
+  const total: LaneRunStats = { tokens: 0, steps: 0, modelBits: 0, tableBits: 0, decodeSeconds: 0, codingSeconds: 0, chunkBits, chunkModelBits };
+  for (const r of runs) {
+    total.tokens += r.stats.tokens;
+    total.steps += r.stats.steps;
+    total.modelBits += r.stats.modelBits;
+    total.tableBits += r.stats.tableBits;
+    total.decodeSeconds += r.stats.decodeSeconds;
+    total.codingSeconds += r.stats.codingSeconds;
+    r.chunks.forEach((c, k) => {
+      const i = at.get(c) ?? 0;
+      chunkBits[i] = r.stats.chunkBits[k] ?? 0;
+      chunkModelBits[i] = r.stats.chunkModelBits[k] ?? 0;
+    });
+  }
+  return total;
+}
+
+/**
+ * Codes the model chunks, one stream per adapter set. A chunk the model
+ * codes worse than brotli goes to brotli (unless forceModel); that changes
+ * its stream's lane schedule, so that stream, and only that one, is coded
+ * again. Returns undefined when no model chunk is left.
+ */
+async function codeStreams(
+  engine: LlamaEngine,
+  data: Uint8Array,
+  planned: CodedChunk[],
+  sets: AdapterSpec[][],
+  lane: Omit<LaneSettings, "adapters">,
+  opts: CompressOptions,
+): Promise<{ plan: CodedChunk[]; streams: StreamRun[]; passes: number } | undefined> {
+  let plan = planned;
+  const runs = new Map<number, StreamRun>();
+  let passes = 0;
+  let dirty = new Set(sets.keys());
+  while (dirty.size > 0) {
+    const modelChunks = plan.filter((c) => c.tokens);
+    if (modelChunks.length === 0) return undefined;
+    const todo = [...dirty].filter((s) => modelChunks.some((c) => c.set === s));
+    const progress = { done: 0, total: modelChunks.filter((c) => dirty.has(c.set)).reduce((n, c) => n + (c.tokens?.length ?? 0), 0) };
+    for (const s of dirty) runs.delete(s);
+    for (const s of todo) {
+      runs.set(s, await encodeStream(engine, s, modelChunks.filter((c) => c.set === s), { ...lane, adapters: sets[s] ?? [] }, opts, progress));
+    }
+    passes++;
+    dirty = new Set();
+    if (opts.forceModel || passes > 1) break;
+    for (const s of todo) {
+      const run = runs.get(s) as StreamRun;
+      run.chunks.forEach((c, k) => {
+        if ((run.stats.chunkBits[k] ?? 0) / 8 > brotliMax(data.subarray(c.start, c.end)).length) {
+          delete c.tokens;
+          dirty.add(s);
+        }
+      });
+    }
+    plan = mergeFallbacks(plan);
+  }
+  if (runs.size === 0) return undefined;
+  return { plan, streams: [...runs.values()].sort((a, b) => a.set - b.set), passes };
 }
 
 /**
@@ -87,61 +242,36 @@ function mergeFallbacks(chunks: PlannedChunk[]): PlannedChunk[] {
  */
 export async function compress(data: Uint8Array, opts: CompressOptions): Promise<CompressResult> {
   const lanesWanted = positiveInt(opts.lanes, DEFAULT_LANES, "--lanes", 256);
-  const mixer = opts.mix === false ? 0 : DEFAULT_MIXER;
+  checkAdapterOptions(opts);
   const brotliWhole = brotliMax(data);
-  const plain = (): CompressResult => {
+  const plain = (adapterTrial?: AdapterTrial): CompressResult => {
     const archive = plainArchive(data, brotliWhole);
     return {
       archive,
-      stats: { originalBytes: data.length, archiveBytes: archive.length, method: "plain", modelChunks: 0, fallbackChunks: data.length ? 1 : 0, modelBytes: 0, streamBytes: 0, encodeSeconds: 0, passes: 0 },
+      stats: { originalBytes: data.length, archiveBytes: archive.length, method: "plain", modelChunks: 0, fallbackChunks: data.length ? 1 : 0, modelBytes: 0, streamBytes: 0, encodeSeconds: 0, passes: 0, streams: [], adapterTrial },
     };
   };
   if (data.length === 0) return plain();
 
-  const engine = opts.engine ?? LlamaEngine.open(opts.model, { gpu: opts.gpu ?? "auto", threads: opts.threads, verbose: opts.verbose });
+  const engine =
+    opts.engine ?? LlamaEngine.open(opts.model, { gpu: opts.gpu ?? "auto", threads: opts.threads, verbose: opts.verbose, cpuKernels: opts.cpuKernels, onWarning: opts.onWarning });
   try {
     const info = engine.info;
     const ctx = positiveInt(opts.ctx, Math.min(info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX), "--ctx", 1 << 20);
     opts.onProgress?.({ phase: "analyse", done: 0, total: data.length });
-    let plan = planChunks(data, engine, { maxTokens: ctx });
+    let plan: CodedChunk[] = planChunks(data, engine, { maxTokens: ctx }).map((c) => ({ ...c, set: 0 }));
     opts.onProgress?.({ phase: "analyse", done: data.length, total: data.length });
+    if (!plan.some((c) => c.tokens)) return plain();
 
-    const adapters = opts.adapters ?? [];
-    let passes = 0;
-    let run: { stream: Buffer; stats: LaneRunStats } | undefined;
-    let lanes = 1;
-    let encodeSeconds = 0;
-    for (;;) {
-      const modelChunks = plan.filter((c) => c.tokens);
-      if (modelChunks.length === 0) return plain();
-      lanes = Math.min(lanesWanted, modelChunks.length);
-      const settings: LaneSettings = { lanes, ctx, ...FIXED_LANE_SETTINGS, adapters };
-      engine.configure(settings);
-      const total = modelChunks.reduce((n, c) => n + (c.tokens?.length ?? 0), 0);
-      const t0 = performance.now();
-      run = await engine.encode(
-        modelChunks.map((c) => c.tokens as Int32Array),
-        { mixer, signal: opts.signal, onProgress: (done) => opts.onProgress?.({ phase: "encode", done, total }) },
-      );
-      encodeSeconds = (performance.now() - t0) / 1000;
-      passes++;
-      if (opts.forceModel || passes > 1) break;
-      // A chunk the model codes worse than brotli goes to brotli. Removing it
-      // changes the lane schedule, so the remaining chunks are coded again.
-      let demoted = 0;
-      modelChunks.forEach((c, i) => {
-        const bits = run?.stats.chunkBits[i] ?? 0;
-        if (bits / 8 > brotliMax(data.subarray(c.start, c.end)).length) {
-          delete c.tokens;
-          demoted++;
-        }
-      });
-      if (demoted === 0) break;
-      plan = mergeFallbacks(plan);
-    }
-    if (!run) throw new LlmzipError("internal error: no model run");
+    const lane = { lanes: lanesWanted, ctx, ...FIXED_LANE_SETTINGS };
+    const adapters = await planAdapters(engine, plan.filter((c) => c.tokens), lane, opts);
+    plan.filter((c) => c.tokens).forEach((c, i) => (c.set = adapters.choice[i] ?? 0));
 
-    const archive = await buildArchive(data, plan, run.stream, engine, { lanes, ctx, mixer }, adapters);
+    const coded = await codeStreams(engine, data, plan, adapters.sets, lane, opts);
+    if (!coded) return plain(adapters.trial);
+    const { streams, passes } = coded;
+    plan = coded.plan;
+    const archive = await buildArchive(data, plan, streams, adapters.sets, engine, { lanesWanted, ctx, mixer: mixerOf(opts) });
     const modelChunks = plan.filter((c) => c.tokens);
     const stats: CompressStats = {
       originalBytes: data.length,
@@ -150,36 +280,47 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
       modelChunks: modelChunks.length,
       fallbackChunks: plan.length - modelChunks.length,
       modelBytes: modelChunks.reduce((n, c) => n + c.end - c.start, 0),
-      lanes: run.stats,
-      streamBytes: run.stream.length,
-      encodeSeconds,
+      lanes: mergeRunStats(streams, modelChunks),
+      streamBytes: streams.reduce((n, r) => n + r.stream.length, 0),
+      encodeSeconds: streams.reduce((n, r) => n + r.seconds, 0),
       passes,
+      streams: streams.map((r) => ({
+        adapters: adapters.sets[r.set] ?? [],
+        chunks: r.chunks.length,
+        bytes: r.chunks.reduce((n, c) => n + c.end - c.start, 0),
+        tokens: r.stats.tokens,
+        streamBytes: r.stream.length,
+      })),
+      adapterTrial: adapters.trial,
     };
-    if (!opts.forceModel && archive.length > plainArchive(data, brotliWhole).length) return plain();
-    if (opts.verify) await verifyArchive(archive, data, { ...opts, engine });
+    if (!opts.forceModel && archive.length > plainArchive(data, brotliWhole).length) return plain(adapters.trial);
+    if (opts.verify) await verifyArchive(archive, data, { ...opts, engine }, streams.map((r) => adapters.sets[r.set] ?? []).flat());
     return { archive, stats };
   } finally {
     if (!opts.engine) engine.close();
   }
 }
 
+/**
+ * The header and payload: one stream per adapter set that still codes some
+ * chunk (in set order), each chunk naming its stream. The recorded lane
+ * count is the most any stream uses; each stream runs min(that, its chunks).
+ */
 async function buildArchive(
   data: Uint8Array,
-  plan: PlannedChunk[],
-  stream: Uint8Array,
+  plan: CodedChunk[],
+  streams: StreamRun[],
+  sets: AdapterSpec[][],
   engine: LlamaEngine,
-  { lanes, ctx, mixer }: { lanes: number; ctx: number; mixer: number },
-  adapters: { path: string; scale: number }[],
+  { lanesWanted, ctx, mixer }: { lanesWanted: number; ctx: number; mixer: number },
 ): Promise<Uint8Array> {
   const fp = await fingerprintFile(engine.modelPath);
   const info = engine.info;
-  const adapterRefs: AdapterRef[] = [];
-  for (const a of adapters) {
-    const afp = await fingerprintFile(a.path);
-    adapterRefs.push({ name: path.basename(a.path), size: afp.size, sha256: afp.sha256, scale: a.scale });
-  }
+  const adapterSets: AdapterRef[][] = [];
+  for (const r of streams) adapterSets.push(await Promise.all((sets[r.set] ?? []).map(adapterRef)));
+  const streamOf = new Map(streams.map((r, i) => [r.set, i]));
   const settings: CodingSettings = {
-    lanes,
+    lanes: Math.min(lanesWanted, Math.max(1, ...streams.map((r) => r.chunks.length))),
     ctx,
     vocabSize: info.vocabSize,
     startToken: info.startToken,
@@ -195,7 +336,9 @@ async function buildArchive(
   for (const c of plan) {
     const bytes = data.subarray(c.start, c.end);
     if (c.tokens) {
-      chunks.push({ method: ChunkMethod.Llm, rawLength: bytes.length, crc32: crc32(bytes), stream: 0, tokenCount: c.tokens.length, codedLength: 0 });
+      const stream = streamOf.get(c.set);
+      if (stream === undefined) throw new LlmzipError("internal error: a model chunk has no stream");
+      chunks.push({ method: ChunkMethod.Llm, rawLength: bytes.length, crc32: crc32(bytes), stream, tokenCount: c.tokens.length, codedLength: 0 });
     } else {
       const br = brotliMax(bytes);
       const useBrotli = br.length < bytes.length;
@@ -210,18 +353,18 @@ async function buildArchive(
     originalCrc32: crc32(data),
     model: { name: info.name || path.basename(engine.modelPath), size: fp.size, sha256: fp.sha256 },
     settings,
-    adapterSets: [adapterRefs],
-    streams: [{ adapterSet: 0, codedLength: stream.length }],
+    adapterSets,
+    streams: streams.map((r, i) => ({ adapterSet: i, codedLength: r.stream.length })),
     chunks,
     meta: {},
   };
-  return serializeArchive(header, { streams: [stream], blobs });
+  return serializeArchive(header, { streams: streams.map((r) => r.stream), blobs });
 }
 
-async function verifyArchive(archive: Uint8Array, data: Uint8Array, opts: CompressOptions & { engine: LlamaEngine }): Promise<void> {
+async function verifyArchive(archive: Uint8Array, data: Uint8Array, opts: CompressOptions & { engine: LlamaEngine }, adapters: AdapterSpec[]): Promise<void> {
   const back = await decompress(archive, {
     model: opts.model,
-    adapters: opts.adapters?.map((a) => a.path),
+    adapters,
     engine: opts.engine,
     signal: opts.signal,
     onProgress: opts.onProgress && ((p) => opts.onProgress?.({ ...p, phase: "verify" })),

@@ -3,6 +3,7 @@ import { CorruptArchiveError, MismatchError, ModelError } from "../errors.js";
 import { LlamaEngine, chooseBackend } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
+import { resolveAdapterSets } from "./adapter-files.js";
 import { brotliExact, crc32 } from "./fallback.js";
 import { KNOWN_MIXERS, type DecompressOptions } from "./options.js";
 import { FIXED_LANE_SETTINGS, FREQ_BITS } from "./compress.js";
@@ -30,29 +31,7 @@ async function checkModel(header: ArchiveHeader, modelPath: string): Promise<voi
   }
 }
 
-/** Resolves the archive's adapter set to files given by the user, matched by fingerprint. */
-async function resolveAdapters(header: ArchiveHeader, setIndex: number, files: string[]): Promise<{ path: string; scale: number }[]> {
-  const set = header.adapterSets[setIndex] ?? [];
-  if (set.length === 0) return [];
-  const byHash = new Map<string, string>();
-  for (const f of files) {
-    const fp = await fingerprintFile(f).catch(() => {
-      throw new ModelError(`adapter file not found: ${f}`);
-    });
-    byHash.set(hex(fp.sha256), f);
-  }
-  return set.map((a) => {
-    const file = byHash.get(hex(a.sha256));
-    if (!file) {
-      throw new MismatchError(
-        `the archive needs adapter ${a.name} (sha256 ${hex(a.sha256).slice(0, 12)}…, scale ${a.scale}); pass it with --adapter PATH`,
-      );
-    }
-    return { path: file, scale: a.scale };
-  });
-}
-
-function checkSettings(header: ArchiveHeader, engine: LlamaEngine, warn?: (m: string) => void): void {
+function checkSettings(header: ArchiveHeader, engine: LlamaEngine): void {
   const s = header.settings;
   if (!s) return;
   const info = engine.info;
@@ -65,7 +44,7 @@ function checkSettings(header: ArchiveHeader, engine: LlamaEngine, warn?: (m: st
     throw new MismatchError(`model vocabulary differs from the archive's (vocab ${info.vocabSize} vs ${s.vocabSize})`);
   }
   if (s.cpuVariant && info.cpuVariant && s.cpuVariant !== info.cpuVariant) {
-    warn?.(`archive was made with llama.cpp's ${s.cpuVariant} CPU kernels and this machine uses ${info.cpuVariant}; if the logits differ, decoding fails its checksum`);
+    throw new MismatchError(`archive was made with llama.cpp's ${s.cpuVariant} CPU kernels, but this engine runs ${info.cpuVariant} kernels, whose predictions differ (open the engine with cpuKernels: "${s.cpuVariant}")`);
   }
 }
 
@@ -78,23 +57,28 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
   const { header, body } = parseArchive(archive);
   const decodedStreams: Int32Array[][] = [];
   if (header.model && header.settings) {
-    const modelPath = opts.engine?.modelPath ?? opts.model;
+    const modelPath = opts.engine?.modelPath ?? opts.model ?? (await opts.locateModel?.(header.model));
     if (!modelPath) {
       throw new ModelError(
         `this archive needs the model ${header.model.name} (${mb(header.model.size)}, sha256 ${hex(header.model.sha256).slice(0, 12)}…); pass it with -m PATH or set LLMZIP_MODEL`,
       );
     }
     await checkModel(header, modelPath);
+    // Every adapter is found and checked before the model is even loaded.
+    const adapterSets = await resolveAdapterSets(header.adapterSets, opts.adapters, opts.adaptersDirs);
+    for (const file of adapterSets.unused) opts.onWarning?.(`adapter ${file} is not used by this archive`);
     const settings = header.settings;
     if (opts.gpu && opts.gpu !== "auto" && chooseBackend(opts.gpu) !== settings.backend) {
       throw new MismatchError(`archive was coded on the ${settings.backend} backend and decodes only there (use --gpu ${settings.backend === "cpu" ? "off" : settings.backend} or leave --gpu out)`);
     }
-    const engine = opts.engine ?? LlamaEngine.openOn(modelPath, settings.backend as Backend, { threads: opts.threads, verbose: opts.verbose });
+    const engine =
+      opts.engine ??
+      LlamaEngine.openOn(modelPath, settings.backend as Backend, { threads: opts.threads, verbose: opts.verbose, cpuKernels: settings.cpuVariant || "auto" });
     try {
       if (engine.info.backend !== settings.backend) {
         throw new MismatchError(`archive was coded on the ${settings.backend} backend; decoding on ${engine.info.backend} would give other logits`);
       }
-      checkSettings(header, engine, opts.onWarning);
+      checkSettings(header, engine);
       const total = header.chunks.reduce((n, c) => n + (c.method === ChunkMethod.Llm ? c.tokenCount : 0), 0);
       let doneBefore = 0;
       for (let s = 0; s < header.streams.length; s++) {
@@ -102,7 +86,7 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
         const streamBytes = body.streams[s];
         if (!stream || !streamBytes) throw new CorruptArchiveError("archive is corrupt: missing stream");
         const lengths = header.chunks.filter((c) => c.method === ChunkMethod.Llm && c.stream === s).map((c) => c.tokenCount);
-        const adapters = await resolveAdapters(header, stream.adapterSet, opts.adapters ?? []);
+        const adapters = adapterSets.sets[stream.adapterSet] ?? [];
         engine.configure({ lanes: Math.min(settings.lanes, Math.max(1, lengths.length)), ctx: settings.ctx, ...FIXED_LANE_SETTINGS, adapters });
         const base = doneBefore;
         const { chunks } = await engine.decode(streamBytes, lengths, {

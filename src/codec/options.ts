@@ -1,10 +1,13 @@
 import type { GpuMode } from "../engine/engine.js";
 import type { LlamaEngine } from "../engine/engine.js";
+import type { AdapterChoice } from "./adapter-choice.js";
+import type { AdapterFile } from "./adapter-files.js";
+import type { ModelRef } from "../container/format.js";
 
 /** Where a run is and how far it got, for progress bars. */
 export interface Progress {
-  phase: "analyse" | "encode" | "decode" | "verify";
-  /** Tokens (encode/decode/verify) or bytes (analyse) done so far. */
+  phase: "analyse" | "trial" | "encode" | "decode" | "verify";
+  /** Tokens (trial/encode/decode/verify) or bytes (analyse) done so far. */
   done: number;
   total: number;
 }
@@ -38,7 +41,12 @@ export interface CompressOptions extends CodecOptions {
   /** Tokens of context per lane = most tokens per chunk (default min(model context, 2048)). */
   ctx?: number;
   gpu?: GpuMode;
+  /** LoRA adapters applied (mixed, each with its scale) to every model-coded chunk. */
   adapters?: AdapterSpec[];
+  /** Instead of fixed adapters: per chunk, the candidate set that codes it in the fewest bits. */
+  adapterChoice?: AdapterChoice;
+  /** llama.cpp CPU kernel set (see EngineOptions.cpuKernels); default portable AVX2 kernels. */
+  cpuKernels?: string;
   /** Code every representable chunk with the model, even where brotli is smaller (for measurements). */
   forceModel?: boolean;
   /** Decode the archive again in the same run and compare before returning. */
@@ -51,16 +59,25 @@ export interface CompressOptions extends CodecOptions {
 }
 
 export interface DecompressOptions extends CodecOptions {
-  /** Path of the model; required when the archive was coded with one. */
+  /** Path of the model the archive was coded with (checked by fingerprint). */
   model?: string;
+  /**
+   * Finds the model when `model` is not given, from the name, size and
+   * sha256 the archive records; called only for archives that need a model.
+   * `modelLocator()` from llmzip's models module searches registered and
+   * downloaded models.
+   */
+  locateModel?: (ref: ModelRef) => Promise<string>;
   /**
    * Where the model may run. The archive fixes the backend (logits differ
    * between backends); a choice that contradicts it is an error.
    * Default "auto": whatever the archive needs.
    */
   gpu?: GpuMode;
-  /** Adapter files the archive needs, matched by fingerprint. */
-  adapters?: string[];
+  /** Adapter files the archive needs, matched by fingerprint; a scale given must equal the archive's. */
+  adapters?: (string | AdapterFile)[];
+  /** Folders searched (by fingerprint) for adapters not among `adapters`. */
+  adaptersDirs?: string[];
 }
 
 export const DEFAULT_LANES = 16;

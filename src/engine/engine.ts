@@ -12,9 +12,26 @@ export interface EngineOptions {
   gpu?: GpuMode;
   /** llama.cpp threads; a performance setting only (never changes output). */
   threads?: number;
-  /** Show llama.cpp's own log on stderr. */
+  /** Reserved for detail messages; llama.cpp's own log goes to stderr with LLMZIP_LLAMA_LOG=1. */
   verbose?: boolean;
+  /**
+   * llama.cpp's CPU kernel set: a name ("haswell", "zen4", "skylakex",
+   * "x64", ...), or "auto" for the fastest this CPU runs. Logits differ
+   * between kernel sets, so an archive decodes only with the set it was made
+   * with, on a CPU that can run it. Default: {@link PORTABLE_CPU_KERNELS}.
+   */
+  cpuKernels?: string;
+  /** Non-fatal notes, such as falling back from the portable kernels. */
+  onWarning?: (message: string) => void;
 }
+
+/**
+ * The CPU kernels used unless asked otherwise: AVX2 ("haswell"), which nearly
+ * every x86-64 CPU made since 2013 runs, so that archives decode on other
+ * machines. "auto" (e.g. zen4's AVX-512 kernels) is faster by ~20% on this
+ * project's machines, but its archives need a CPU with the same features.
+ */
+export const PORTABLE_CPU_KERNELS = "haswell";
 
 /** Settings of one lane context. All but threads change logits and go into archives. */
 export interface LaneSettings {
@@ -42,11 +59,6 @@ export interface RunOptions {
 /** Below this size a model's matrices are too small to split: thread hand-offs cost more than they save. */
 const SINGLE_THREAD_PARAMS = 4_000_000;
 
-/**
- * Threads when the user sets none: every core, except for tiny models, where
- * one thread is several times faster (stories260K: ~8,000 tok/s on one
- * thread, ~1,800 on two, on a 2-core machine).
- */
 function concatTokens(a: Int32Array, b: Int32Array): Int32Array {
   const out = new Int32Array(a.length + b.length);
   out.set(a, 0);
@@ -54,8 +66,25 @@ function concatTokens(a: Int32Array, b: Int32Array): Int32Array {
   return out;
 }
 
-export function defaultThreads(parameters: number): number {
-  return parameters < SINGLE_THREAD_PARAMS ? 1 : Math.max(1, os.availableParallelism());
+/** llama.cpp's adapter errors name the check that failed; say what it means for the user. */
+function explainConfigureError(message: string): string {
+  const m = /^cannot load adapter (.*?): .*(?:expect general\.type to be 'adapter'|expect adapter\.type to be 'lora')/.exec(message);
+  if (m) return `${m[1]} is not a LoRA adapter (a GGUF model or another kind of adapter?)`;
+  const shape = /^cannot load adapter (.*?): .*(?:maybe wrong base model|arch mismatch)/.exec(message);
+  if (shape) return `${shape[1]} is a LoRA adapter for another model (${message.replace(/^cannot load adapter .*?: /, "")})`;
+  return message;
+}
+
+/**
+ * Threads when the user sets none: one per core that is not already busy
+ * (ggml's threads spin at barriers, so two threads on a 2-core machine with
+ * another job running are many times slower than one), and one for tiny
+ * models, where it is several times faster anyway (stories260K: ~8,000 tok/s
+ * on one thread, ~1,800 on two, on an idle 2-core machine).
+ */
+export function defaultThreads(parameters: number, cores = os.availableParallelism(), load = os.loadavg()[0] ?? 0): number {
+  if (parameters < SINGLE_THREAD_PARAMS) return 1;
+  return Math.max(1, Math.min(cores, Math.round(cores - load + 0.5)));
 }
 
 function hasNvidiaDriver(): boolean {
@@ -115,7 +144,18 @@ export class LlamaEngine {
     const libDir = backendLibDir(backend);
     if (!libDir) throw new ModelError(`the ${backend} backend is not installed (node-llama-cpp's @node-llama-cpp/linux-x64${backend === "cpu" ? "" : `-${backend}`} package)`);
     const addon = loadAddon(backend);
-    const loaded = addon.loadBackends(libDir, process.env.LLMZIP_LLAMA_LOG === "1");
+    const log = process.env.LLMZIP_LLAMA_LOG === "1";
+    const kernels = opts.cpuKernels ?? PORTABLE_CPU_KERNELS;
+    let loaded: ReturnType<typeof addon.loadBackends>;
+    try {
+      loaded = addon.loadBackends(libDir, log, kernels === "auto" ? undefined : kernels);
+    } catch (e) {
+      const why = (e as Error).message;
+      // An old CPU without AVX2 still compresses, with archives for CPUs like it.
+      if (opts.cpuKernels !== undefined || !/cannot run/.test(why)) throw new ModelError(why);
+      opts.onWarning?.(`${why}; using the best kernels this CPU runs, so the archive needs a CPU like this one`);
+      loaded = addon.loadBackends(libDir, log);
+    }
     const gpuDevice = loaded.devices.find((d) => d.type === 1 || d.type === 2);
     if (backend !== "cpu" && !gpuDevice) throw new ModelError(`no ${backend} device found on this machine (use --gpu off)`);
     let native: NativeEngine;
@@ -148,7 +188,7 @@ export class LlamaEngine {
     try {
       this.native.configure(config);
     } catch (e) {
-      throw new ModelError((e as Error).message);
+      throw new ModelError(explainConfigureError((e as Error).message));
     }
     this.configured = key;
   }

@@ -63,7 +63,8 @@ export interface RowCodingOptions {
 }
 
 export interface NativeAddon {
-  loadBackends(dir: string, logToStderr?: boolean): { cpuVariant: string; devices: { name: string; description: string; type: number }[] };
+  /** Loads llama.cpp's backends from `dir`; `cpuVariant` pins the ggml CPU kernels (else the best for this CPU). */
+  loadBackends(dir: string, logToStderr?: boolean, cpuVariant?: string): { cpuVariant: string; devices: { name: string; description: string; type: number }[] };
   Engine: new (opts: { modelPath: string; gpuLayers?: number }) => NativeEngine;
   /**
    * Model-free coding through the same lane loop as the engine: one logit row

@@ -12,6 +12,8 @@ export interface FileFingerprint {
 interface CacheEntry {
   size: number;
   mtimeMs: number;
+  /** Also keyed on ctime: rewriting a file in place and restoring its mtime still changes ctime. */
+  ctimeMs?: number;
   sha256: string;
 }
 
@@ -48,20 +50,42 @@ export async function sha256File(file: string): Promise<Buffer> {
   return hash.digest();
 }
 
+function entryFor(st: fs.Stats, sha256: Buffer): CacheEntry {
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, sha256: sha256.toString("hex") };
+}
+
 /**
  * Fingerprint of a GGUF file. Hashing a multi-gigabyte model takes seconds,
- * so results are cached by absolute path, size and mtime under LLMZIP_HOME.
+ * so results are cached by absolute path, size, mtime and ctime under LLMZIP_HOME.
  */
 export async function fingerprintFile(file: string): Promise<FileFingerprint> {
   const abs = path.resolve(file);
   const st = fs.statSync(abs);
-  const cache = readCache();
-  const hit = cache[abs];
-  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && /^[0-9a-f]{64}$/.test(hit.sha256)) {
+  const hit = readCache()[abs];
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ctimeMs === st.ctimeMs && /^[0-9a-f]{64}$/.test(hit.sha256)) {
     return { sha256: Buffer.from(hit.sha256, "hex"), size: st.size };
   }
   const sha256 = await sha256File(abs);
-  cache[abs] = { size: st.size, mtimeMs: st.mtimeMs, sha256: sha256.toString("hex") };
+  // Re-read the cache: another file may have been hashed meanwhile.
+  const cache = readCache();
+  cache[abs] = entryFor(st, sha256);
   writeCache(cache);
   return { sha256, size: st.size };
+}
+
+/** Records a hash computed elsewhere (a download hashes while it writes), so the file is not read again. */
+export function rememberFingerprint(file: string, sha256: Buffer): void {
+  const abs = path.resolve(file);
+  const cache = readCache();
+  cache[abs] = entryFor(fs.statSync(abs), sha256);
+  writeCache(cache);
+}
+
+/** Drops a removed file from the cache. */
+export function forgetFingerprint(file: string): void {
+  const abs = path.resolve(file);
+  const cache = readCache();
+  if (!(abs in cache)) return;
+  delete cache[abs];
+  writeCache(cache);
 }
