@@ -237,11 +237,15 @@ void FreqTable::fillMixed(const int32_t* tokens, const uint32_t* tokenFreq, int3
   const double share = nRest > 0 && rest > nRest ? static_cast<double>(rest - nRest) * (1.0 - 0x1p-20) : 0.0;
   const bool useCounts = mix.counts && mix.countSum > 0;
   const double wCounts = useCounts ? mix.wCounts : 0.0;
-  const double wModel = mix.restSum > 0 ? mix.wModel : 0.0;
+  // The exponentials are relative to the maximum (1). When the candidates
+  // hold all but a negligible part of the model's mass, its share of the rest
+  // says nothing, and its scale would overflow float: give it to uniform.
+  const double wModel = mix.restSum > kNegligibleRest ? mix.wModel : 0.0;
   const double wUniform = 1.0 - wModel - wCounts;
   float se = wModel > 0 ? static_cast<float>(share * wModel / mix.restSum) : 0.0f;
   float sc = wCounts > 0 ? static_cast<float>(share * wCounts / mix.countSum) : 0.0f;
   float base = nRest > 0 && wUniform > 0 ? static_cast<float>(share * wUniform / nRest) : 0.0f;
+  int32_t retries = 0;
   for (;;) {
     int64_t total = static_cast<int64_t>(useCounts ? floorSharesMixed(se, mix.counts, sc, base) : floorShares(se, base));
     for (int32_t k = 0; k < count; ++k) {
@@ -255,7 +259,8 @@ void FreqTable::fillMixed(const int32_t* tokens, const uint32_t* tokenFreq, int3
     }
     // Only an inexact restSum can overshoot; shrink and share again (both
     // sides take the same path).
-    if (se == 0.0f && sc == 0.0f && base == 0.0f) throw std::logic_error("mixed table: the assigned frequencies leave no room for the other tokens");
+    if (++retries > 200 || (se == 0.0f && sc == 0.0f && base == 0.0f))
+      throw std::logic_error("mixed table: the assigned frequencies leave no room for the other tokens");
     se = se < 1e-30f ? 0.0f : se * 0.5f;
     sc = sc < 1e-30f ? 0.0f : sc * 0.5f;
     base = base < 1e-30f ? 0.0f : base * 0.5f;

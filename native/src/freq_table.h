@@ -16,6 +16,9 @@ namespace llmzip {
 
 struct FreqTable {
   static constexpr int32_t kMaxExcluded = 64;  // most tokens fillMixed() may assign
+  // A rest mass (relative to the maximum's exp of 1) below which fillMixed()
+  // ignores the model's part of the rest: it is noise, and its scale would overflow.
+  static constexpr double kNegligibleRest = 1e-12;
 
   std::vector<float> expv;     // exp(logit - max), reused between calls
   std::vector<uint32_t> freq;  // the table itself

@@ -1,7 +1,5 @@
 #include "mixer.h"
 
-#include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -14,10 +12,7 @@ namespace {
 
 // ---------------------------------------------------------------- configurations
 
-#ifndef LLMZIP_TUNE  // dev builds may overwrite the table to try parameters
-const
-#endif
-MixerConfig kConfigs[] = {
+const MixerConfig kConfigs[] = {
     // 1: orders 1-4 and 6, match model from 5 tokens, up to 16 candidates.
     [] {
       MixerConfig c;
@@ -455,37 +450,13 @@ struct ContextMixer::Impl {
     table.fillMixed(cand, freq, n, restMix);
     pendingExp = table.expv.data();
     pendingRest = nVocab - n;
-#ifdef LLMZIP_TUNE
-    tuneTable = &table;
-#endif
     nDecisions = n;
     pendingLane = lane;
     pendingChunk = chunk;
     pendingPos = pos;
   }
 
-#ifdef LLMZIP_TUNE
-  const FreqTable* tuneTable = nullptr;
-  double tuneBits[3] = {};  // first candidate, later candidates, the rest
-  int64_t tuneCount[3] = {};
-  double tuneRestLlmBits = 0;
-  ~Impl() {
-    fprintf(stderr, "  rank0 %lld tok %.0f B | later %lld tok %.0f B | rest %lld tok %.0f B (llm-only %.0f B)\n", (long long)tuneCount[0], tuneBits[0] / 8,
-            (long long)tuneCount[1], tuneBits[1] / 8, (long long)tuneCount[2], tuneBits[2] / 8, tuneRestLlmBits / 8);
-  }
-  void tune(int32_t token) {
-    int32_t kind = 2;
-    for (int32_t j = 0; j < nDecisions; ++j)
-      if (decisions[j].token == token) kind = j == 0 ? 0 : 1;
-    tuneCount[kind]++;
-    tuneBits[kind] += 31 - std::log2(static_cast<double>(tuneTable->freq[token]));
-    if (kind == 2) tuneRestLlmBits += std::log2(tuneTable->sum) - std::log2(static_cast<double>(tuneTable->expv[token]));
-  }
-#endif
   void learn(int32_t token) {
-#ifdef LLMZIP_TUNE
-    tune(token);
-#endif
     for (int32_t j = 0; j < nDecisions; ++j) {
       const Decision& d = decisions[j];
       const bool y = d.token == token;
@@ -506,7 +477,7 @@ struct ContextMixer::Impl {
       if (y) return;  // the chain stops at the token: later decisions never happened
     }
     // One of the rest: how well did each part of the rest's mixture predict it?
-    const double parts[3] = {restMix.restSum > 0 ? static_cast<double>(pendingExp[token]) / restMix.restSum : 0.0,
+    const double parts[3] = {restMix.restSum > FreqTable::kNegligibleRest ? static_cast<double>(pendingExp[token]) / restMix.restSum : 0.0,
                              restMix.countSum > 0 ? static_cast<double>(order0[token]) / restMix.countSum : 0.0,
                              pendingRest > 0 ? 1.0 / pendingRest : 0.0};
     const double q = restWeight[0] * parts[0] + restWeight[1] * parts[1] + restWeight[2] * parts[2];
