@@ -45,6 +45,14 @@ export class FileError extends LlmzipError {
   override readonly name = "FileError";
 }
 
+/**
+ * A chat model (lossy rewriter, question-asking partner) failed: endpoint
+ * down, timeout, HTTP error, a reply that is empty, refused or malformed.
+ */
+export class ChatError extends LlmzipError {
+  override readonly name = "ChatError";
+}
+
 /** A download failed: host unreachable, HTTP error, connection lost for good, or a checksum mismatch. */
 export class DownloadError extends LlmzipError {
   override readonly name = "DownloadError";

@@ -1,15 +1,19 @@
 import type { Command } from "commander";
 import { compress } from "../codec/compress.js";
+import type { CompressOptions } from "../codec/options.js";
+import { compressLossy } from "../lossy/compress.js";
 import type { GpuMode } from "../engine/engine.js";
-import { runFileJobs, type FileJobFlags } from "./file-jobs.js";
+import { runFileJobs, type FileJob, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
-import { addAdapterOptions, compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
-import { addEngineOptions, addOutputOptions, gpuOption, parsePositiveInt } from "./options.js";
+import { compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
+import { addCodingOptions } from "./coding-options.js";
+import { addLossyOptions, describeLossy, openLossy, type LossyFlags } from "./lossy.js";
+import { addEngineOptions, addOutputOptions } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { modelForCompress } from "./resolve-model.js";
 import { describeAdapterChoice, describeRatio } from "./summary.js";
 
-interface CompressFlags extends FileJobFlags, AdapterFlags {
+interface CompressFlags extends FileJobFlags, AdapterFlags, LossyFlags {
   model?: string;
   lanes?: number;
   ctx?: number;
@@ -34,15 +38,9 @@ export function register(program: Command): void {
     .argument("[files...]", "files to compress; none or - reads stdin and writes stdout");
   addOutputOptions(cmd);
   addEngineOptions(cmd);
-  cmd
-    .option("--lanes <n>", "sequences decoded in lockstep (default 16)", parsePositiveInt("--lanes", 256))
-    .option("--ctx <n>", "tokens of context per lane (default: model's, at most 2048)", parsePositiveInt("--ctx"))
-    .addOption(gpuOption())
-    .option("--cpu-kernels <name>", "llama.cpp CPU kernels: haswell (AVX2, portable; default), auto (fastest here), zen4, skylakex, x64, ...");
-  addAdapterOptions(cmd, "choose")
-    .option("--verify", "decode the archive in the same run and compare before writing it")
-    .option("--force-model", "code every representable chunk with the model, even where brotli is smaller")
-    .option("--no-mix", "code with the bare model's probabilities, without mixing in context models learned from the text")
+  addCodingOptions(cmd)
+    .option("--verify", "decode the archive in the same run and compare before writing it");
+  addLossyOptions(cmd)
     .addHelpText(
       "after",
       `
@@ -55,52 +53,64 @@ Examples:
   llmzip compress --no-mix notes.txt             the bare model only (no context mixing)
   llmzip c -m m.gguf --adapter legal.gguf:0.8 contract.txt
   llmzip c -m m.gguf --adapter auto --adapters-dir adapters/ mixed.txt
-                                                 per chunk: no adapter or the best one`,
+                                                 per chunk: no adapter or the best one
+  llmzip c --lossy --rewriter qwen-instruct.gguf -m model.gguf article.txt
+  LLMZIP_API_KEY=... llmzip c --lossy --rewriter-url http://127.0.0.1:8080/v1 --rewriter-model qwen -m model.gguf article.txt`,
     )
     .action(async (files: string[], flags: CompressFlags) => {
       const rep = makeReporter(flags);
       const verify = Boolean(flags.verify || flags.rm);
       const adapterOptions = compressAdapterOptions(flags);
-      // Resolved once, on the first input that needs it (an empty input needs no model).
-      let model: string | undefined;
-      process.exitCode = await runFileJobs(
-        files,
-        flags,
-        {
-          outputName: (input) => `${input}${SUFFIX}`,
-          transform: async (data, label, signal) => {
-            model ??= modelForCompress(flags.model);
-            const bar = new ProgressBar(label, rep);
-            const t0 = performance.now();
-            try {
-              const { archive, stats } = await compress(data, {
-                model,
-                lanes: flags.lanes,
-                ctx: flags.ctx,
-                threads: flags.threads,
-                gpu: flags.gpu,
-                ...adapterOptions,
-                cpuKernels: flags.cpuKernels,
-                verify,
-                forceModel: flags.forceModel,
-                mix: flags.mix,
-                signal,
-                verbose: flags.verbose,
-                onProgress: (p) => bar.update(p),
-                onWarning: (m) => rep.warn(m),
-              });
+      // Resolved once, on the first input that needs it (an empty input needs no
+      // model); with --lossy before the rewriter loads, so that a missing -m fails fast.
+      let model: string | undefined = flags.lossy ? modelForCompress(flags.model) : undefined;
+      const lossy = await openLossy(flags);
+      const job: FileJob = {
+        outputName: (input) => `${input}${SUFFIX}`,
+        transform: async (data, label, signal) => {
+          model ??= modelForCompress(flags.model);
+          const bar = new ProgressBar(label, rep);
+          const t0 = performance.now();
+          const options: CompressOptions = {
+            model,
+            lanes: flags.lanes,
+            ctx: flags.ctx,
+            threads: flags.threads,
+            gpu: flags.gpu,
+            ...adapterOptions,
+            cpuKernels: flags.cpuKernels,
+            verify,
+            forceModel: flags.forceModel,
+            mix: flags.mix,
+            signal,
+            verbose: flags.verbose,
+            onProgress: (p) => bar.update(p),
+            onWarning: (m) => rep.warn(m),
+          };
+          try {
+            if (lossy) {
+              const result = await compressLossy(data, { ...options, ...lossy, onSection: (done, total) => bar.update({ phase: "rewrite", unit: "sections", done, total }) });
               bar.stop();
-              if (process.stderr.isTTY || rep.verbose) {
-                rep.info(describeRatio(label, data.length, archive.length, (performance.now() - t0) / 1000, stats));
-                if (stats.adapterTrial) rep.info(describeAdapterChoice(label, stats));
-              }
-              return archive;
-            } finally {
-              bar.stop();
+              if (result.lossy.truncatedSections > 0) rep.warn(`${label}: ${result.lossy.truncatedSections} of ${result.lossy.sections} rewritten sections were cut at the rewriter's length limit`);
+              if (process.stderr.isTTY || rep.verbose) rep.info(describeLossy(label, result, (performance.now() - t0) / 1000));
+              return result.archive;
             }
-          },
+            const { archive, stats } = await compress(data, options);
+            bar.stop();
+            if (process.stderr.isTTY || rep.verbose) {
+              rep.info(describeRatio(label, data.length, archive.length, (performance.now() - t0) / 1000, stats));
+              if (stats.adapterTrial) rep.info(describeAdapterChoice(label, stats));
+            }
+            return archive;
+          } finally {
+            bar.stop();
+          }
         },
-        rep,
-      );
+      };
+      try {
+        process.exitCode = await runFileJobs(files, flags, job, rep);
+      } finally {
+        await lossy?.rewriter.close();
+      }
     });
 }

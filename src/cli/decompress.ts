@@ -10,6 +10,8 @@ import { addAdapterOptions, decompressAdapterOptions, type AdapterFlags } from "
 import { addEngineOptions, addOutputOptions, gpuOption } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { modelForDecompress } from "./resolve-model.js";
+import { lossyInfo } from "../lossy/archive.js";
+import { lossyNote } from "./lossy.js";
 
 interface DecompressFlags extends FileJobFlags, AdapterFlags {
   model?: string;
@@ -55,7 +57,7 @@ Examples:
           transform: async (data, label, signal) => {
             const bar = new ProgressBar(label, rep);
             try {
-              const { data: out } = await decompress(data, {
+              const { data: out, header } = await decompress(data, {
                 ...model,
                 ...adapterOptions,
                 threads: flags.threads,
@@ -65,6 +67,8 @@ Examples:
                 onProgress: (p) => bar.update(p),
                 onWarning: (m) => rep.warn(m),
               });
+              const lossy = lossyInfo(header);
+              if (lossy) rep.info(lossyNote(label, lossy));
               return out;
             } finally {
               bar.stop();

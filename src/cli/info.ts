@@ -1,8 +1,14 @@
 import type { Command } from "commander";
 import { FORMAT_VERSION } from "../container/format.js";
 import { inspectArchive, type ArchiveSummary } from "../codec/inspect.js";
+import { UsageError } from "../errors.js";
+import { isLossyMetaKey, lossyInfo, type LossyInfo } from "../lossy/archive.js";
+import { informationOfArchive, type ArchiveInformation } from "../lossy/evaluate.js";
 import { readInput } from "./files.js";
+import { lossyLines } from "./lossy.js";
+import { parsePositiveInt } from "./options.js";
 import { makeReporter, reportError } from "./output.js";
+import { modelForDecompress } from "./resolve-model.js";
 
 /** Most chunk runs listed in text; --json always lists every chunk. */
 const MAX_RUNS = 24;
@@ -45,12 +51,23 @@ function renderAdapters(s: ArchiveSummary): string[] {
   return lines;
 }
 
-function render(file: string, s: ArchiveSummary): string {
+/** `info --json` of one archive; for a lossy one, original size and bits per byte refer to the original. */
+type InfoResult = ArchiveSummary & { file: string; lossy: LossyInfo | null; information?: ArchiveInformation };
+
+function describe(file: string, archive: Uint8Array): InfoResult {
+  const s = inspectArchive(archive, FORMAT_VERSION);
+  const lossy = lossyInfo({ mode: s.mode, meta: s.meta, originalLength: s.originalBytes }) ?? null;
+  if (!lossy) return { file, ...s, lossy };
+  return { file, ...s, originalBytes: lossy.originalBytes, bitsPerByte: lossy.originalBytes > 0 ? (archive.length * 8) / lossy.originalBytes : 0, lossy };
+}
+
+function render(file: string, s: InfoResult): string {
   const lines = [
     `${file}`,
     `  format          llmzip ${s.formatVersion}, ${s.mode}`,
-    `  original        ${s.originalBytes.toLocaleString("en-US")} bytes`,
-    `  compressed      ${s.compressedBytes.toLocaleString("en-US")} bytes (${s.bitsPerByte.toFixed(3)} bits/byte)`,
+    `  original        ${s.originalBytes.toLocaleString("en-US")} bytes${s.lossy ? " (not stored: decompression gives the rewrite)" : ""}`,
+    ...(s.lossy ? [`  rewrite         ${s.lossy.rewriteBytes.toLocaleString("en-US")} bytes`] : []),
+    `  compressed      ${s.compressedBytes.toLocaleString("en-US")} bytes (${s.bitsPerByte.toFixed(3)} bits/byte${s.lossy ? " of the original" : ""})`,
     `  chunks          ${s.chunks.total} (model ${s.chunks.model}, brotli ${s.chunks.brotli}, stored ${s.chunks.raw})`,
   ];
   if (s.model) lines.push(`  model           ${s.model.name}, ${s.model.size.toLocaleString("en-US")} bytes, sha256 ${s.model.sha256}`);
@@ -63,8 +80,17 @@ function render(file: string, s: ArchiveSummary): string {
     );
   }
   lines.push(...renderAdapters(s));
-  for (const [k, v] of Object.entries(s.meta)) lines.push(`  ${k.padEnd(15)} ${v}`);
+  if (s.lossy) lines.push(...lossyLines(s.lossy, s.information));
+  for (const [k, v] of Object.entries(s.meta)) if (!isLossyMetaKey(k)) lines.push(`  ${k.padEnd(15)} ${v}`);
   return lines.join("\n");
+}
+
+interface InfoFlags {
+  json?: boolean;
+  verbose?: boolean;
+  original?: string;
+  model?: string;
+  threads?: number;
 }
 
 export function register(program: Command): void {
@@ -73,15 +99,32 @@ export function register(program: Command): void {
     .description("describe .llmz archives: model, settings, sizes, chunks")
     .argument("<files...>", "archives")
     .option("--json", "print JSON (one document; an array for several files)")
+    .option("--original <file>", "lossy archive: measure the information it keeps about this original (needs the coding model)")
+    .option("-m, --model <path>", "with --original: the archive's coding model (default: $LLMZIP_MODEL)")
+    .option("--threads <n>", "with --original: llama.cpp threads", parsePositiveInt("--threads", 1024))
     .option("-v, --verbose", "stack traces on errors")
-    .addHelpText("after", "\nExamples:\n  llmzip info notes.txt.llmz\n  llmzip info --json notes.txt.llmz | jq .bitsPerByte")
-    .action((files: string[], flags: { json?: boolean; verbose?: boolean }) => {
+    .addHelpText(
+      "after",
+      "\nExamples:\n  llmzip info notes.txt.llmz\n  llmzip info --json notes.txt.llmz | jq .bitsPerByte\n  llmzip info --json --original article.txt -m model.gguf article.txt.llmz | jq .information",
+    )
+    .action(async (files: string[], flags: InfoFlags) => {
       const rep = makeReporter(flags);
-      const results: (ArchiveSummary & { file: string })[] = [];
+      if (flags.original && files.length !== 1) throw new UsageError("--original goes with one archive");
+      if (!flags.original && (flags.model || flags.threads)) throw new UsageError("-m and --threads are for --original");
+      const results: InfoResult[] = [];
       let code = 0;
       for (const file of files) {
         try {
-          results.push({ file, ...inspectArchive(readInput(file), FORMAT_VERSION) });
+          const archive = readInput(file);
+          const result = describe(file, archive);
+          if (flags.original) {
+            result.information = await informationOfArchive(archive, readInput(flags.original), {
+              ...modelForDecompress(flags.model),
+              threads: flags.threads,
+              verbose: flags.verbose,
+            });
+          }
+          results.push(result);
         } catch (err) {
           code = reportError(err, rep.verbose);
         }

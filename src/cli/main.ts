@@ -12,13 +12,28 @@ async function loadCommands(): Promise<Registrar[]> {
     import("./compress.js"),
     import("./decompress.js"),
     import("./info.js"),
+    import("./bench.js"),
     import("./models.js"),
+    import("./qa.js"),
   ]);
   return modules.map((m: { register: Registrar }) => m.register);
 }
 
 /** Runs the CLI with the given argv and resolves to the process exit code. */
+/**
+ * A reader that went away (`llmzip d -c x.llmz | head`) is not an error
+ * worth a stack trace: leave quietly with the shell's SIGPIPE status, as
+ * cat and gzip do. Nothing partial is left on disk: stdout has no temp file.
+ */
+function exitQuietlyOnBrokenPipe(): void {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(141);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnBrokenPipe();
   const verbose = argv.includes("-v") || argv.includes("--verbose");
   const program = new Command();
   program

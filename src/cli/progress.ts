@@ -17,13 +17,18 @@ export function bar(frac: number, width = 24): string {
   return "█".repeat(filled) + "░".repeat(width - filled);
 }
 
+/** A codec phase, or another named stage of a command (bench's "eval"); unit "" shows no rate. */
+export type ProgressStep = Omit<Progress, "phase"> & { phase: string; unit?: string };
+
 /** One line of progress: bar, percent, rate and ETA. Pure, for tests. */
-export function progressLine(label: string, p: Progress, elapsedSeconds: number, width = 24): string {
+export function progressLine(label: string, p: ProgressStep, elapsedSeconds: number, width = 24): string {
   const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
-  const unit = p.phase === "analyse" ? "B" : "tok";
+  const unit = p.unit ?? (p.phase === "analyse" ? "B" : "tok");
   const rate = elapsedSeconds > 0 ? p.done / elapsedSeconds : 0;
   const eta = rate > 0 ? (p.total - p.done) / rate : Number.NaN;
-  return `${label} ${p.phase} ${bar(frac, width)} ${(frac * 100).toFixed(0).padStart(3)}% ${rate.toFixed(0)} ${unit}/s ETA ${clock(eta)}`;
+  // The first updates of a phase come within milliseconds: a rate from them means nothing.
+  const speed = unit && elapsedSeconds >= 0.5 ? ` ${rate.toFixed(0)} ${unit}/s ETA ${clock(eta)}` : "";
+  return `${label} ${p.phase} ${bar(frac, width)} ${(frac * 100).toFixed(0).padStart(3)}%${speed}`;
 }
 
 /**
@@ -52,7 +57,7 @@ export class ProgressBar {
     if (canAnimate(opts.quiet)) this.spinner = ora({ stream: process.stderr, text: label }).start();
   }
 
-  update(p: Progress): void {
+  update(p: ProgressStep): void {
     if (p.phase !== this.phase) {
       this.phase = p.phase;
       this.phaseStart = performance.now();

@@ -104,6 +104,8 @@ interface CodedChunk extends PlannedChunk {
 /** One range-coded stream: the model chunks of one adapter set, in chunk order, in one lane run. */
 interface StreamRun {
   set: number;
+  /** The lane settings the stream was coded with (the decoder's). */
+  settings: LaneSettings;
   chunks: CodedChunk[];
   stream: Buffer;
   stats: LaneRunStats;
@@ -155,7 +157,8 @@ async function encodeStream(
   progress: { done: number; total: number },
 ): Promise<StreamRun> {
   // The decoder runs each stream with min(recorded lanes, its chunk count) lanes; so must we.
-  engine.configure({ ...settings, lanes: Math.min(settings.lanes, chunks.length) });
+  const used = { ...settings, lanes: Math.min(settings.lanes, chunks.length) };
+  engine.configure(used);
   const t0 = performance.now();
   const base = progress.done;
   const run = await engine.encode(
@@ -163,7 +166,7 @@ async function encodeStream(
     { mixer: mixerOf(opts), signal: opts.signal, onProgress: (done) => opts.onProgress?.({ phase: "encode", done: base + done, total: progress.total }) },
   );
   progress.done += run.stats.tokens;
-  return { set, chunks, stream: run.stream, stats: run.stats, seconds: (performance.now() - t0) / 1000 };
+  return { set, settings: used, chunks, stream: run.stream, stats: run.stats, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Sums the statistics of several streams; per-chunk arrays follow the order of the chunks in the input. */
@@ -294,6 +297,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
       adapterTrial: adapters.trial,
     };
     if (!opts.forceModel && archive.length > plainArchive(data, brotliWhole).length) return plain(adapters.trial);
+    opts.onSchedule?.(streams.map((r) => ({ settings: r.settings, chunks: r.chunks.map((c) => c.tokens as Int32Array) })));
     if (opts.verify) await verifyArchive(archive, data, { ...opts, engine }, streams.map((r) => adapters.sets[r.set] ?? []).flat());
     return { archive, stats };
   } finally {

@@ -1,5 +1,5 @@
 import type { GpuMode } from "../engine/engine.js";
-import type { LlamaEngine } from "../engine/engine.js";
+import type { LaneSettings, LlamaEngine } from "../engine/engine.js";
 import type { AdapterChoice } from "./adapter-choice.js";
 import type { AdapterFile } from "./adapter-files.js";
 import type { ModelRef } from "../container/format.js";
@@ -56,6 +56,18 @@ export interface CompressOptions extends CodecOptions {
    * text itself (default true; false codes with the bare model, as `--no-mix`).
    */
   mix?: boolean;
+  /**
+   * Called once with the lane runs whose streams went into the archive (not
+   * called when no chunk is model-coded), so that a caller can replay them,
+   * e.g. `bench` timing them with coding skipped.
+   */
+  onSchedule?: (runs: LaneRun[]) => void;
+}
+
+/** One lane run of a compression: its exact settings and chunks, everything needed to evaluate it again. */
+export interface LaneRun {
+  settings: LaneSettings;
+  chunks: Int32Array[];
 }
 
 export interface DecompressOptions extends CodecOptions {

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { CancelledError, ModelError, UsageError } from "../errors.js";
 import { backendLibDir, type Backend } from "./locate.js";
-import { loadAddon, type LaneRunStats, type NativeEngine, type NativeLaneConfig, type NativeModelInfo } from "./native.js";
+import { loadAddon, type LaneRunStats, type NativeAddon, type NativeEngine, type NativeLaneConfig, type NativeModelInfo } from "./native.js";
 
 /** What the user may ask for with --gpu. */
 export type GpuMode = "auto" | "off" | "cuda" | "vulkan" | "metal";
@@ -106,6 +106,35 @@ export function chooseBackend(gpu: GpuMode): Backend {
   }
 }
 
+/** Set when the portable kernels could not run here and the process fell back to the best ones. */
+let fellBackFromPortable = false;
+
+/**
+ * Loads llama.cpp's backends for this process with the chosen CPU kernels,
+ * once. Everything that runs llama.cpp in the process must come through
+ * here first, node-llama-cpp's chat models included: a library that loads
+ * its own (faster) kernels first would silently change the coding engine's
+ * logits away from the kernels its archives record.
+ */
+export function loadLlamaBackends(backend: Backend, opts: Pick<EngineOptions, "cpuKernels" | "onWarning"> = {}): { addon: NativeAddon; loaded: ReturnType<NativeAddon["loadBackends"]> } {
+  const libDir = backendLibDir(backend);
+  if (!libDir) throw new ModelError(`the ${backend} backend is not installed (node-llama-cpp's @node-llama-cpp/linux-x64${backend === "cpu" ? "" : `-${backend}`} package)`);
+  const addon = loadAddon(backend);
+  const log = process.env.LLMZIP_LLAMA_LOG === "1";
+  const kernels = opts.cpuKernels ?? PORTABLE_CPU_KERNELS;
+  if (fellBackFromPortable && opts.cpuKernels === undefined) return { addon, loaded: addon.loadBackends(libDir, log) };
+  try {
+    return { addon, loaded: addon.loadBackends(libDir, log, kernels === "auto" ? undefined : kernels) };
+  } catch (e) {
+    const why = (e as Error).message;
+    // An old CPU without AVX2 still compresses, with archives for CPUs like it.
+    if (opts.cpuKernels !== undefined || !/cannot run/.test(why)) throw new ModelError(why);
+    opts.onWarning?.(`${why}; using the best kernels this CPU runs, so the archive needs a CPU like this one`);
+    fellBackFromPortable = true;
+    return { addon, loaded: addon.loadBackends(libDir, log) };
+  }
+}
+
 /**
  * A loaded model and its lane context: the only door to the native engine.
  * One engine runs one lane job at a time.
@@ -141,21 +170,7 @@ export class LlamaEngine {
       throw new ModelError(`model file not found: ${modelPath}`);
     }
     if (!stat.isFile()) throw new ModelError(`model path is not a file: ${modelPath}`);
-    const libDir = backendLibDir(backend);
-    if (!libDir) throw new ModelError(`the ${backend} backend is not installed (node-llama-cpp's @node-llama-cpp/linux-x64${backend === "cpu" ? "" : `-${backend}`} package)`);
-    const addon = loadAddon(backend);
-    const log = process.env.LLMZIP_LLAMA_LOG === "1";
-    const kernels = opts.cpuKernels ?? PORTABLE_CPU_KERNELS;
-    let loaded: ReturnType<typeof addon.loadBackends>;
-    try {
-      loaded = addon.loadBackends(libDir, log, kernels === "auto" ? undefined : kernels);
-    } catch (e) {
-      const why = (e as Error).message;
-      // An old CPU without AVX2 still compresses, with archives for CPUs like it.
-      if (opts.cpuKernels !== undefined || !/cannot run/.test(why)) throw new ModelError(why);
-      opts.onWarning?.(`${why}; using the best kernels this CPU runs, so the archive needs a CPU like this one`);
-      loaded = addon.loadBackends(libDir, log);
-    }
+    const { addon, loaded } = loadLlamaBackends(backend, opts);
     const gpuDevice = loaded.devices.find((d) => d.type === 1 || d.type === 2);
     if (backend !== "cpu" && !gpuDevice) throw new ModelError(`no ${backend} device found on this machine (use --gpu off)`);
     let native: NativeEngine;

@@ -1,0 +1,144 @@
+/**
+ * The data a benchmark run produces: what `llmzip bench --json` prints and
+ * what the table, markdown and chart renderers read. Plain JSON values only.
+ */
+
+/** One classic compressor on one file. */
+export interface BaselineResult {
+  bytes: number;
+  /** Compressed bits per original byte; null for an empty file. */
+  bpb: number | null;
+  /** Wall time of the compression (for external programs: process start included). */
+  seconds: number;
+}
+
+/** llmzip on one file. Rates are null where nothing was measured (no model-coded chunk, zero time). */
+export interface LlmzipResult {
+  /** Archive size. */
+  bytes: number;
+  bpb: number | null;
+  /** "model": some chunks were coded by the model; "plain": the whole file went to brotli or was stored. */
+  method: "model" | "plain";
+  /** Input bytes coded by the model. */
+  modelBytes: number;
+  /** Tokens coded by the model. */
+  tokens: number;
+  /** Sum of -log2 p(token) under the model's exact softmax, over the model-coded chunks. */
+  modelBits: number | null;
+  /** Length of the range-coded stream. */
+  streamBytes: number;
+  /** modelBits / modelBytes: the model's cross-entropy, the limit the coder can reach on those bytes. */
+  modelBpb: number | null;
+  /** (stream bits / modelBits − 1) × 100: what coding costs beyond the model's cross-entropy. */
+  overheadPct: number | null;
+  /** Most lanes of any lane run of the final pass (null when no chunk was model-coded). */
+  lanes: number | null;
+  /** Passes over the model (2 when chunks were handed to brotli and the rest coded again). */
+  passes: number;
+  /** Wall time of the whole compress call (planning, every pass, archive building). */
+  compressSeconds: number;
+  /** Wall time of the whole decompress call. */
+  decompressSeconds: number;
+  /** Wall time of the final pass's lane schedule evaluated again with coding skipped. */
+  evalOnlySeconds: number | null;
+  /** tokens / time of the final model pass (the pass whose stream is in the archive). */
+  compressTokensPerSec: number | null;
+  /** tokens / decompressSeconds. */
+  decompressTokensPerSec: number | null;
+  /** tokens / evalOnlySeconds: the model alone on the same schedule. */
+  evalOnlyTokensPerSec: number | null;
+  /** Original bytes / compressSeconds. */
+  compressBytesPerSec: number | null;
+  /** Original bytes / decompressSeconds. */
+  decompressBytesPerSec: number | null;
+  /** The archive decompressed to exactly the input. */
+  roundTrip: boolean;
+  /** Why the round trip failed, when it did. */
+  roundTripError?: string;
+}
+
+export interface FileResult {
+  /** Label: the path relative to the inputs' common folder. */
+  file: string;
+  /** Path as found on disk, when the input was a file. */
+  path?: string;
+  bytes: number;
+  llmzip: LlmzipResult;
+  baselines: Record<string, BaselineResult>;
+}
+
+/** Sums over all files; ratios are ratios of sums (not means of per-file ratios). */
+export interface Totals {
+  files: number;
+  bytes: number;
+  llmzip: Omit<LlmzipResult, "method" | "lanes" | "passes" | "roundTripError" | "modelBits"> & {
+    modelBits: number;
+    /** Files whose round trip failed. */
+    roundTripFailures: number;
+  };
+  baselines: Record<string, BaselineResult>;
+}
+
+export interface ModelSummary {
+  name: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  architecture: string;
+  parameters: number;
+  vocabSize: number;
+  contextLength: number;
+  backend: string;
+  cpuVariant: string;
+  threads: number;
+}
+
+export interface MachineSummary {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  os: string;
+  node: string;
+  /** 1-minute load average when the run started: throughput numbers on a busy machine are noisy. */
+  loadAverage: number;
+}
+
+export interface CheckResult {
+  /** The condition as the user wrote it (or "roundTrip" for the implicit one). */
+  check: string;
+  passed: boolean;
+  /** One line per file (or total) that failed, e.g. `alice29.txt: bpb 2.611`. */
+  failures: string[];
+  /** Files the condition does not apply to (e.g. overheadPct of a file no chunk of which the model coded). */
+  notApplicable: string[];
+}
+
+export interface BenchReport {
+  tool: { name: "llmzip"; version: string };
+  /** ISO 8601 time the run started. */
+  date: string;
+  model: ModelSummary;
+  settings: {
+    lanes: number | null;
+    ctx: number | null;
+    forceModel: boolean;
+    /** Context mixing on (false with --no-mix; absent in reports of builds before it). */
+    mix?: boolean;
+    /** Adapters mixed into every model-coded chunk. */
+    adapters: { path: string; scale: number }[];
+    /** With --adapter auto: the candidate sets, one chosen per chunk (the empty set is "no adapter"). */
+    adapterCandidates: { path: string; scale: number }[][] | null;
+  };
+  machine: MachineSummary;
+  baselines: {
+    /** Names that ran, in column order, with the command line each stands for. */
+    ran: { name: string; label: string }[];
+    skipped: { name: string; label: string; reason: string }[];
+  };
+  files: FileResult[];
+  totals: Totals;
+  /** Present once checks were evaluated (the implicit round-trip check is always among them). */
+  checks?: CheckResult[];
+  /** Every check passed (the implicit round trip included). */
+  passed?: boolean;
+}

@@ -1,0 +1,88 @@
+import { Chalk } from "chalk";
+import { DASH, fmtFixed, fmtInt, fmtRate } from "./format.js";
+import type { BaselineResult, BenchReport, LlmzipResult, Totals } from "./report.js";
+
+interface Column {
+  head: string;
+  /** Right-aligned numbers, left-aligned text. */
+  align: "left" | "right";
+}
+
+type Cell = { text: string; style?: "best" | "good" | "bad" | "dim" };
+
+/** Bits per byte of llmzip and each baseline in a row; the lowest is marked best. */
+function bpbCells(llm: { bpb: number | null }, baselines: Record<string, BaselineResult>, names: string[]): Cell[] {
+  const values = [llm.bpb, ...names.map((n) => baselines[n]?.bpb ?? null)];
+  const present = values.filter((v): v is number => v !== null);
+  const best = present.length ? Math.min(...present) : null;
+  return values.map((v) => ({ text: fmtFixed(v, 3), ...(v !== null && v === best ? { style: "best" as const } : {}) }));
+}
+
+function llmCells(l: LlmzipResult | Totals["llmzip"]): Cell[] {
+  return [
+    { text: fmtFixed(l.modelBpb, 3) },
+    { text: fmtFixed(l.overheadPct, 3) },
+    { text: fmtRate(l.compressTokensPerSec) },
+    { text: fmtRate(l.decompressTokensPerSec) },
+    { text: fmtRate(l.evalOnlyTokensPerSec) },
+    l.roundTrip ? { text: "ok", style: "good" } : { text: "FAILED", style: "bad" },
+  ];
+}
+
+/**
+ * The terminal table: one row per file and a totals row, every column
+ * aligned; colors only when `color` is set (best bits per byte of a row in
+ * green, a failed round trip in red).
+ */
+export function renderTable(report: BenchReport, opts: { color: boolean }): string {
+  const c = new Chalk({ level: opts.color ? 1 : 0 });
+  const names = report.baselines.ran.map((b) => b.name);
+  const columns: Column[] = [
+    { head: "file", align: "left" },
+    { head: "bytes", align: "right" },
+    { head: "llmzip B", align: "right" },
+    { head: "llmzip", align: "right" },
+    ...names.map((n) => ({ head: n, align: "right" as const })),
+    { head: "model", align: "right" },
+    { head: "ovh %", align: "right" },
+    { head: "enc tok/s", align: "right" },
+    { head: "dec tok/s", align: "right" },
+    { head: "eval tok/s", align: "right" },
+    { head: "round trip", align: "left" },
+  ];
+  const body: Cell[][] = report.files.map((f) => {
+    const bpb = bpbCells(f.llmzip, f.baselines, names);
+    return [{ text: f.file }, { text: fmtInt(f.bytes) }, { text: fmtInt(f.llmzip.bytes) }, ...bpb, ...llmCells(f.llmzip)];
+  });
+  const t = report.totals;
+  const totalRow: Cell[] = [{ text: "total" }, { text: fmtInt(t.bytes) }, { text: fmtInt(t.llmzip.bytes) }, ...bpbCells(t.llmzip, t.baselines, names), ...llmCells(t.llmzip)];
+  const widths = columns.map((col, i) => Math.max(col.head.length, ...[...body, totalRow].map((r) => r[i]?.text.length ?? 0)));
+  const pad = (text: string, i: number) => (columns[i]?.align === "right" ? text.padStart(widths[i] ?? 0) : text.padEnd(widths[i] ?? 0));
+  const paint = (cell: Cell, i: number) => {
+    const text = pad(cell.text, i);
+    switch (cell.style) {
+      case "best":
+        return c.green.bold(text);
+      case "good":
+        return c.green(text);
+      case "bad":
+        return c.red.bold(text);
+      default:
+        return cell.text === DASH ? c.dim(text) : text;
+    }
+  };
+  const line = (cells: Cell[]) => cells.map(paint).join("  ").trimEnd();
+  const rule = c.dim(widths.map((w) => "─".repeat(w)).join("  "));
+  const out = [
+    c.bold(columns.map((col, i) => pad(col.head, i)).join("  ").trimEnd()),
+    rule,
+    ...body.map(line),
+    rule,
+    c.bold(line(totalRow)),
+    "",
+    c.dim(`bits per byte (llmzip = archive, model = the model's cross-entropy on the bytes it coded); ${DASH}: not measured (no chunk coded by the model)`),
+  ];
+  if (report.baselines.skipped.length) out.push(c.yellow(`skipped: ${report.baselines.skipped.map((s) => `${s.label} (${s.reason})`).join(", ")}`));
+  out.push(c.dim(`model ${report.model.name}, ${report.model.backend}, ${report.model.threads} thread(s); machine load ${report.machine.loadAverage} on ${report.machine.cores} cores at the start`));
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,180 @@
+import path from "node:path";
+import type { Command } from "commander";
+import { parseBaselineList, type BaselineName } from "../bench/baselines.js";
+import { renderChart } from "../bench/chart.js";
+import { evaluateChecks, parseCheck, type Check } from "../bench/check.js";
+import { fmtFixed } from "../bench/format.js";
+import { expandInputs } from "../bench/inputs.js";
+import { renderMarkdown } from "../bench/markdown.js";
+import type { BenchReport, FileResult } from "../bench/report.js";
+import { runBench, type BenchHooks } from "../bench/run.js";
+import { renderTable } from "../bench/table.js";
+import type { GpuMode } from "../engine/engine.js";
+import { CancelledError } from "../errors.js";
+import { writeAtomic } from "./files.js";
+import { makeReporter, reportError, type Reporter } from "./output.js";
+import { compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
+import { addCodingOptions } from "./coding-options.js";
+import { addEngineOptions } from "./options.js";
+import { ProgressBar } from "./progress.js";
+import { addQaBenchCommand } from "./qa.js";
+import { modelForCompress } from "./resolve-model.js";
+
+export interface BenchFlags extends AdapterFlags {
+  model?: string;
+  threads?: number;
+  lanes?: number;
+  ctx?: number;
+  gpu?: GpuMode;
+  cpuKernels?: string;
+  forceModel?: boolean;
+  /** false with --no-mix. */
+  mix?: boolean;
+  json?: boolean;
+  markdown?: string;
+  chart?: string;
+  baselines?: BaselineName[];
+  check?: Check[];
+  color?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+function collectCheck(value: string, previous: Check[] = []): Check[] {
+  return [...previous, parseCheck(value)];
+}
+
+function fileLine(r: FileResult): string {
+  const best = Object.entries(r.baselines).sort((a, b) => a[1].bytes - b[1].bytes)[0];
+  const vs = best ? `, best baseline ${best[0]} ${fmtFixed(best[1].bpb, 3)}` : "";
+  return `${r.file}: llmzip ${fmtFixed(r.llmzip.bpb, 3)} bits/byte${vs}; round trip ${r.llmzip.roundTrip ? "ok" : `FAILED (${r.llmzip.roundTripError})`}`;
+}
+
+/** Writes the report files the flags ask for; the chart first, so that the markdown can point at it. */
+function writeReports(report: BenchReport, flags: BenchFlags, rep: Reporter): void {
+  if (flags.chart) {
+    writeAtomic(flags.chart, Buffer.from(renderChart(report)), { force: true });
+    rep.debug(`wrote ${flags.chart}`);
+  }
+  if (flags.markdown) {
+    const chart = flags.chart ? path.relative(path.dirname(path.resolve(flags.markdown)), path.resolve(flags.chart)) : undefined;
+    writeAtomic(flags.markdown, Buffer.from(renderMarkdown(report, { chart: chart?.split(path.sep).join("/") })), { force: true });
+    rep.debug(`wrote ${flags.markdown}`);
+  }
+}
+
+/**
+ * The bench command as a function: runs the benchmark, prints the table (or
+ * JSON), writes the reports, evaluates the checks and returns the exit code.
+ * `hooks` exists for tests only (see {@link BenchHooks}).
+ */
+export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: BenchHooks): Promise<number> {
+  const rep = makeReporter(flags);
+  const checks = flags.check ?? [];
+  const adapterOptions = compressAdapterOptions(flags);
+  const model = modelForCompress(flags.model);
+  const files = expandInputs(inputs);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let bar: ProgressBar | undefined;
+  let barFile = "";
+  let report: BenchReport;
+  try {
+    report = await runBench(files, {
+      model,
+      threads: flags.threads,
+      lanes: flags.lanes,
+      ctx: flags.ctx,
+      gpu: flags.gpu,
+      ...adapterOptions,
+      cpuKernels: flags.cpuKernels,
+      forceModel: flags.forceModel,
+      mix: flags.mix,
+      baselines: flags.baselines,
+      signal: controller.signal,
+      verbose: flags.verbose,
+      hooks,
+      onWarning: (m) => rep.warn(m),
+      onProgress: (p) => {
+        if (p.file !== barFile) {
+          bar?.stop();
+          barFile = p.file;
+          bar = new ProgressBar(`[${p.index + 1}/${p.count}] ${p.file}`, rep);
+        }
+        bar?.update(p.phase === "baselines" ? { ...p, unit: "" } : p);
+      },
+      onFile: (r) => {
+        bar?.stop();
+        if (process.stderr.isTTY || rep.verbose) rep.info(fileLine(r));
+      },
+    });
+  } catch (e) {
+    if (controller.signal.aborted || e instanceof CancelledError) {
+      rep.info("llmzip: interrupted; no report was written");
+      return 130;
+    }
+    throw e;
+  } finally {
+    bar?.stop();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+
+  report.checks = evaluateChecks(report, checks);
+  report.passed = report.checks.every((c) => c.passed);
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(renderTable(report, { color: flags.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY) }));
+  writeReports(report, flags, rep);
+  for (const c of report.checks) {
+    if (!c.passed) process.stderr.write(`llmzip: check failed: ${c.check}: ${c.failures.join("; ")}\n`);
+  }
+  return report.passed ? 0 : 1;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("bench")
+    .description("compare llmzip with gzip, brotli, xz, zstd and bzip2 on files, checking every round trip")
+    .argument("<paths...>", "files and folders (folders are searched recursively)");
+  addEngineOptions(cmd);
+  addCodingOptions(cmd)
+    .option("--baselines <list>", `compressors to compare: comma-separated from gzip,brotli,xz,zstd,bzip2, or none (default: all found)`, parseBaselineList)
+    .option("--check <expr>", "fail (exit 1) unless the condition holds; repeatable (see below)", collectCheck)
+    .option("--json", "print one JSON document instead of the table")
+    .option("--markdown <file>", "also write a markdown report")
+    .option("--chart <file.svg>", "also write a bar chart of bits per byte (SVG)")
+    .option("--no-color", "no colors in the table")
+    .option("-q, --quiet", "no progress or per-file lines")
+    .option("-v, --verbose", "progress lines without a terminal, and stack traces on errors")
+    .addHelpText(
+      "after",
+      `
+Checks (--check, repeatable; the round trip is always checked):
+  roundTrip              every file decompresses to exactly its bytes
+  bpb<=2.5               every file's archive is at most 2.5 bits per byte
+  total.bpb<=2.5         the same for the totals row only
+  overheadPct<=0.1       coding overhead over the model's cross-entropy, in percent
+  beats=xz               llmzip's archive is smaller than xz's on every file (beats=xz,zstd; beats=all)
+  metrics: bytes, bpb, modelBpb, overheadPct, compressTokensPerSec, decompressTokensPerSec,
+           evalOnlyTokensPerSec, compressBytesPerSec, decompressBytesPerSec; operators <= < >= > =
+  A metric that is undefined for a file (no chunk coded by the model) is not checked there;
+  a check that applies to no file fails.
+
+Examples:
+  llmzip bench -m model.gguf docs/
+  llmzip bench -m model.gguf --json data/*.txt > bench.json
+  llmzip bench -m model.gguf --markdown report.md --chart report.svg corpus/
+  llmzip bench -m model.gguf --baselines none --check roundTrip --check 'overheadPct<=0.5' a.txt`,
+    )
+    .action(async (paths: string[], flags: BenchFlags) => {
+      try {
+        process.exitCode = await benchCommand(paths, flags);
+      } catch (e) {
+        process.exitCode = reportError(e, Boolean(flags.verbose));
+      }
+    });
+  // The question-asking benchmark; defined with the qa command.
+  addQaBenchCommand(cmd, "qa");
+}

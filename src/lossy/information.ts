@@ -1,0 +1,102 @@
+/**
+ * How much a rewrite tells about its original, under the coding model:
+ * the bits the model needs for the original alone, minus the bits it needs
+ * for the original when it has read the rewrite first. The difference is an
+ * estimate of the information the rewrite carries about the original
+ * (a pointwise mutual information, in bits).
+ */
+import { planChunks } from "../codec/chunker.js";
+import { FIXED_LANE_SETTINGS } from "../codec/compress.js";
+import { DEFAULT_LANES, DEFAULT_MAX_CTX } from "../codec/options.js";
+import type { LlamaEngine } from "../engine/engine.js";
+
+/** Between the rewrite and the original, as a reader would see a summary followed by the text. */
+export const CONTEXT_SEPARATOR = "\n\n";
+
+export interface InformationOptions {
+  engine: LlamaEngine;
+  /** Tokens per lane: context plus chunk (default: the model's context, at most 2048). */
+  ctx?: number;
+  lanes?: number;
+  signal?: AbortSignal;
+}
+
+export interface InformationReport {
+  originalBytes: number;
+  /** Bytes of the original the model represents exactly (binary or untokenizable pieces are left out of both sums). */
+  measuredBytes: number;
+  originalTokens: number;
+  rewriteBytes: number;
+  rewriteTokens: number;
+  /** Pieces the original was cut into so that rewrite context + piece fit the lane context. */
+  chunks: number;
+  /** Rewrite tokens each piece saw before it (all of them when `wholeRewrite`). */
+  contextTokens: number;
+  wholeRewrite: boolean;
+  ctx: number;
+  /** -log2 p(original), pieces coded from a fresh context each. */
+  bitsAlone: number;
+  /** -log2 p(original | rewrite): the same pieces, each after the rewrite (or its window). */
+  bitsGivenRewrite: number;
+  /** bitsAlone - bitsGivenRewrite. */
+  informationBits: number;
+  /** informationBits per token of the rewrite (0 for an empty rewrite). */
+  bitsPerRewriteToken: number;
+}
+
+const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
+
+/**
+ * Measures the information `rewrite` carries about `original`. When the
+ * rewrite does not fit in half the context, each piece of the original
+ * sees the window of the rewrite around its proportional position, which
+ * is where a section-by-section rewrite puts that piece's content.
+ */
+export async function measureInformation(original: Uint8Array, rewrite: Uint8Array, opts: InformationOptions): Promise<InformationReport> {
+  const { engine } = opts;
+  const ctx = opts.ctx ?? Math.min(engine.info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX);
+  if (!Number.isInteger(ctx) || ctx < 8) throw new RangeError("ctx must be a whole number of at least 8");
+  const rewriteTokens = rewrite.length ? engine.tokenize(rewrite) : new Int32Array(0);
+  const sep = rewriteTokens.length ? engine.tokenize(Buffer.from(CONTEXT_SEPARATOR)) : new Int32Array(0);
+  const half = Math.floor(ctx / 2);
+  const wholeRewrite = rewriteTokens.length + sep.length <= half;
+  const window = wholeRewrite ? rewriteTokens.length : Math.max(0, half - sep.length);
+  const pieceTokens = ctx - window - sep.length;
+
+  const plan = planChunks(original, engine, { maxTokens: pieceTokens }).filter((c) => c.tokens);
+  const pieces = plan.map((c) => c.tokens as Int32Array);
+  const report: InformationReport = {
+    originalBytes: original.length,
+    measuredBytes: plan.reduce((n, c) => n + c.end - c.start, 0),
+    originalTokens: pieces.reduce((n, p) => n + p.length, 0),
+    rewriteBytes: rewrite.length,
+    rewriteTokens: rewriteTokens.length,
+    chunks: pieces.length,
+    contextTokens: window,
+    wholeRewrite,
+    ctx,
+    bitsAlone: 0,
+    bitsGivenRewrite: 0,
+    informationBits: 0,
+    bitsPerRewriteToken: 0,
+  };
+  if (pieces.length === 0) return report;
+
+  const contexts = plan.map((c) => {
+    if (window === 0) return new Int32Array(0);
+    const centre = (c.start + c.end) / 2 / original.length;
+    const from = Math.max(0, Math.min(rewriteTokens.length - window, Math.round(centre * rewriteTokens.length - window / 2)));
+    const out = new Int32Array(window + sep.length);
+    out.set(rewriteTokens.subarray(from, from + window), 0);
+    out.set(sep, window);
+    return out;
+  });
+  engine.configure({ lanes: Math.min(opts.lanes ?? DEFAULT_LANES, pieces.length), ctx, ...FIXED_LANE_SETTINGS, adapters: [] });
+  const alone = await engine.encode(pieces, { signal: opts.signal });
+  const given = await engine.encode(pieces, { contexts, signal: opts.signal });
+  report.bitsAlone = sum(alone.stats.chunkModelBits);
+  report.bitsGivenRewrite = sum(given.stats.chunkModelBits);
+  report.informationBits = report.bitsAlone - report.bitsGivenRewrite;
+  report.bitsPerRewriteToken = rewriteTokens.length ? report.informationBits / rewriteTokens.length : 0;
+  return report;
+}
