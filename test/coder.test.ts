@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cpuAddon } from "../src/engine/native.js";
-import { rng, sample } from "./helpers/random.js";
+import { rng, sample } from "./helpers/rng.js";
 
 const addon = cpuAddon();
 

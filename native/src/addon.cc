@@ -355,6 +355,9 @@ class LaneWorker : public Napi::AsyncWorker {
     try {
       llmzip::LlamaLogits source(engine_->ctx_, cfg_.lanes, engine_->cancel_);
       llmzip::runLanes(source, cfg_, chunks_, decoding_, &stream_, &out_, stats_, engine_->progress_, engine_->cancel_);
+    } catch (const llmzip::CorruptStream& e) {
+      corrupt_ = true;
+      SetError(e.what());
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -385,6 +388,7 @@ class LaneWorker : public Napi::AsyncWorker {
     engine_->busy_.store(false);
     Napi::Error err = Napi::Error::New(Env(), e.Message());
     if (engine_->cancel_.load()) err.Set("cancelled", Napi::Boolean::New(Env(), true));
+    if (corrupt_) err.Set("corruptStream", Napi::Boolean::New(Env(), true));
     deferred_.Reject(err.Value());
   }
 
@@ -398,6 +402,7 @@ class LaneWorker : public Napi::AsyncWorker {
   std::vector<uint8_t> stream_;
   std::vector<uint8_t> out_;
   llmzip::LaneRunStats stats_;
+  bool corrupt_ = false;
 };
 
 // opts.mixer: 0 (or absent) = off, else a known configuration id.
@@ -533,7 +538,7 @@ Napi::Value CodeWithLogits(const Napi::CallbackInfo& info) {
   try {
     llmzip::runLanes(source, run.cfg, chunks, false, nullptr, &out, stats, progress, cancel);
   } catch (const std::exception& e) {
-    throw Napi::Error::New(env, std::string(e.what()) == "the model produced NaN or infinite logits" ? "invalid logits" : e.what());
+    throw Napi::Error::New(env, std::string(e.what()).find("NaN or infinite logits") != std::string::npos ? "invalid logits" : e.what());
   }
   Napi::Object r = Napi::Object::New(env);
   r.Set("stream", Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size()));
@@ -551,8 +556,9 @@ Napi::Value DecodeWithLogits(const Napi::CallbackInfo& info) {
   if (vocab < 1 || rows.ElementLength() % static_cast<size_t>(vocab) != 0) throw Napi::RangeError::New(env, "rows must be tokens x vocab");
   const size_t n = rows.ElementLength() / vocab;
   RowRun run = rowRun(env, info[3], vocab, n);
-  std::vector<std::vector<int32_t>> chunks;
-  for (int32_t len : run.lengths) chunks.emplace_back(static_cast<size_t>(len), 0);
+  // Chunks start empty and grow as they decode, as in the engine.
+  std::vector<std::vector<int32_t>> chunks(run.lengths.size());
+  run.cfg.decodeLengths = run.lengths;
   RowLogits source(rows.Data(), vocab, run.lengths);
   llmzip::LaneRunStats stats;
   std::vector<uint8_t> bytes(stream.Data(), stream.Data() + stream.ByteLength());
@@ -561,7 +567,7 @@ Napi::Value DecodeWithLogits(const Napi::CallbackInfo& info) {
   try {
     llmzip::runLanes(source, run.cfg, chunks, true, &bytes, nullptr, stats, progress, cancel);
   } catch (const std::exception& e) {
-    throw Napi::Error::New(env, std::string(e.what()) == "the model produced NaN or infinite logits" ? "invalid logits" : e.what());
+    throw Napi::Error::New(env, std::string(e.what()).find("NaN or infinite logits") != std::string::npos ? "invalid logits" : e.what());
   }
   Napi::Int32Array out = Napi::Int32Array::New(env, n);
   size_t at = 0;
@@ -636,7 +642,8 @@ Napi::Value Engine::Decode(const Napi::CallbackInfo& info) {
         chunks[i] = std::move(prefixes[i]);
         cfg.prefixLengths.push_back(static_cast<int32_t>(chunks[i].size()));
       }
-      chunks[i].resize(chunks[i].size() + static_cast<size_t>(n), 0);
+      // Not allocated here: a header can declare far more tokens than its stream holds.
+      cfg.decodeLengths.push_back(static_cast<int32_t>(n));
     }
     if (cfg.startToken < 0 || cfg.startToken >= cfg.nVocab) throw Napi::RangeError::New(env, "start token out of the vocabulary");
     cfg.skipCoding = false;

@@ -99,8 +99,9 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
   }
   std::vector<int32_t> lengths(nChunks);
   int64_t totalTokens = 0;
+  if (decoding && cfg.decodeLengths.size() != nChunks) throw std::runtime_error("one decode length per chunk is needed");
   for (size_t i = 0; i < nChunks; ++i) {
-    const int32_t n = static_cast<int32_t>(chunks[i].size());
+    const int32_t n = static_cast<int32_t>(chunks[i].size()) + (decoding ? cfg.decodeLengths[i] : 0);
     if (prefix[i] < 0 || prefix[i] > n) throw std::runtime_error("context prefix longer than its chunk");
     // A chunk with nothing to code is skipped whole, context included.
     lengths[i] = prefix[i] == n ? 0 : n;
@@ -154,7 +155,10 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
           continue;
         }
         const float* logits = source.logits(static_cast<int32_t>(i));
-        if (!table.prepare(logits, cfg.nVocab)) throw std::runtime_error("the model produced NaN or infinite logits");
+        if (!table.prepare(logits, cfg.nVocab)) {
+          if (decoding) throw CorruptStream("the model produces NaN or infinite logits with the archive's settings");
+          throw std::runtime_error("the model produced NaN or infinite logits");
+        }
         if (mixer) mixer->predict(s.lane, s.chunk, s.pos, table);
         else table.fill();
         int32_t tok;
@@ -162,7 +166,8 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
         if (decoding) {
           tok = table.find(decoder.target(), &cum);
           decoder.consume(cum, table.freq[tok]);
-          chunks[s.chunk][s.pos] = tok;
+          if (decoder.exhausted()) throw CorruptStream("the coded stream ends before its last token");
+          chunks[s.chunk].push_back(tok);  // a lane decodes its chunk's positions in order
         } else {
           tok = chunks[s.chunk][s.pos];
           if (tok < 0 || tok >= cfg.nVocab) throw std::runtime_error("token id out of the vocabulary");

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -98,12 +99,26 @@ struct LaneRunConfig {
   // model sees them, but neither coded nor decoded (both sides know them).
   // Empty means none.
   std::vector<int32_t> prefixLengths;
+  // Decoding only: tokens to decode per chunk, after its prefix. The chunk
+  // vectors start with just their prefixes and grow as tokens are decoded,
+  // so memory follows what the stream yields, not what a header declares.
+  std::vector<int32_t> decodeLengths;
+};
+
+// Decoding left the encoder's path: it read further past the end of the
+// stream than a whole stream ever needs, or the archive's settings made the
+// model produce logits no encoder could have coded with. The stream is
+// truncated or damaged, or the settings are not the encoder's. Thrown at
+// once rather than after every declared token.
+struct CorruptStream : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // Runs the schedule. For encoding, `chunks` holds the tokens and `out` gets
-// the range-coded stream. For decoding, `stream` is read and `chunks` is
-// filled (each resized to its length beforehand, context prefix in place).
-// Throws std::runtime_error on llama errors, bad tokens or cancellation.
+// the range-coded stream. For decoding, `stream` is read and each chunk
+// (holding its context prefix) gets cfg.decodeLengths[i] decoded tokens.
+// Throws std::runtime_error on llama errors, bad tokens or cancellation
+// (CorruptStream when decoding leaves the encoder's path).
 void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::vector<int32_t>>& chunks,
               bool decoding, const std::vector<uint8_t>* stream, std::vector<uint8_t>* out,
               LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel);

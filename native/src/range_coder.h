@@ -16,6 +16,14 @@ namespace llmzip {
 constexpr int kTotalBits = 31;
 constexpr uint64_t kTotal = 1ULL << kTotalBits;
 constexpr uint64_t kRangeFloor = 1ULL << 56;
+// finish() drops at most this many trailing zero bytes (the decoder reads
+// missing bytes as zero). Capping it bounds how far a decoder of a whole
+// stream can read past its end: 7 bytes of its 8-byte window beyond the tail
+// byte, plus the dropped zeros. Anything further means the stream was cut
+// short or the decoder left the encoder's path, and decoding can stop there
+// instead of running through every token a header declares.
+constexpr size_t kMaxDroppedZeros = 8;
+constexpr size_t kMaxOverrun = 7 + kMaxDroppedZeros;
 
 class RangeEncoder {
  public:
@@ -34,13 +42,13 @@ class RangeEncoder {
 
   // Emits the shortest tail that pins the final interval: a value in
   // [low, low + range) whose low 56 bits are zero. The decoder reads missing
-  // bytes as zero, so trailing zero bytes are dropped as well.
+  // bytes as zero, so up to kMaxDroppedZeros trailing zero bytes are dropped.
   std::vector<uint8_t> finish() {
     const uint64_t mask = kRangeFloor - 1;
     const uint64_t value = (low_ + mask) & ~mask;
     if (value < low_) propagateCarry();
     out_.push_back(static_cast<uint8_t>(value >> 56));
-    while (!out_.empty() && out_.back() == 0) out_.pop_back();
+    for (size_t k = 0; k < kMaxDroppedZeros && !out_.empty() && out_.back() == 0; ++k) out_.pop_back();
     low_ = 0;
     range_ = ~0ULL;
     return std::move(out_);
@@ -92,9 +100,12 @@ class RangeDecoder {
   }
 
   // Bytes read past the end of the stream as zero padding. The encoder drops
-  // its trailing zeros, so a few are normal; many more than eight means the
-  // stream was cut short.
+  // some trailing zeros, so a few are normal.
   size_t overrun() const { return overrun_; }
+
+  // True once the decoder has read further past the end than any whole
+  // stream needs (see kMaxOverrun): the stream is truncated or damaged.
+  bool exhausted() const { return overrun_ > kMaxOverrun; }
 
  private:
   uint64_t nextByte() {

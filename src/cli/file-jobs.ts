@@ -19,6 +19,8 @@ export interface FileJob {
 }
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+/** How long a signalled run may take to wind down (a model step, a brotli call) before it is cut short. */
+const SIGNAL_GRACE_MS = 3000;
 
 /**
  * Runs a job over files (or stdin to stdout) with atomic outputs. A signal
@@ -43,6 +45,14 @@ export async function runFileJobs(files: string[], flags: FileJobFlags, job: Fil
     }
     signalled = sig;
     controller.abort();
+    // Some work cannot be cancelled (brotli on the thread pool, a read from
+    // a pipe that stays open). Leaving is safe at any point: outputs are
+    // only ever temp files, which are removed, or complete renamed files.
+    setTimeout(() => {
+      removePendingTemps();
+      process.stderr.write("llmzip: interrupted; the output in progress was not written\n");
+      process.exit(SIGNAL_EXIT[sig] ?? 1);
+    }, SIGNAL_GRACE_MS).unref();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -80,6 +90,7 @@ async function runOne(input: string, flags: FileJobFlags, job: FileJob, signal: 
   if (target && !flags.force && fs.existsSync(target)) throw new FileError(`${target}: already exists (use -f to overwrite)`);
 
   const data = fromStdin ? await readStdin() : readInput(input);
+  rep.debug(`${fromStdin ? "stdin" : input}: ${data.length} bytes read`);
   const out = await job.transform(data, fromStdin ? "stdin" : input, signal);
   if (signal.aborted) throw new CancelledError("interrupted");
   if (target) writeAtomic(target, out, { force: Boolean(flags.force) });

@@ -12,6 +12,8 @@ export function readInput(file: string): Buffer {
     throw new FileError(`${file}: ${describeFsError(e)}`);
   }
   if (st.isDirectory()) throw new FileError(`${file}: is a directory`);
+  // A device (/dev/zero, a terminal) never ends; pipes (`<(cmd)`) do and are read like stdin.
+  if (!st.isFile() && !st.isFIFO()) throw new FileError(`${file}: not a regular file`);
   try {
     return fs.readFileSync(file);
   } catch (e) {
@@ -43,6 +45,10 @@ export function describeFsError(e: unknown): string {
       return "read-only file system";
     case "ENOTDIR":
       return "a folder in the path is not a folder";
+    case "EPIPE":
+      return "the reading end of the pipe was closed";
+    case "EFBIG":
+      return "file too large for the file system or the process's size limit";
     default:
       return (e as Error)?.message?.split("\n")[0] ?? String(e);
   }
@@ -51,14 +57,17 @@ export function describeFsError(e: unknown): string {
 /** Temporary files this process has open, removed on failure and on signals. */
 const pendingTemps = new Set<string>();
 
-export function removePendingTemps(): void {
-  for (const t of pendingTemps) {
-    try {
-      fs.rmSync(t, { force: true });
-    } catch {
-      /* best effort on the way out */
-    }
+/** Removes a temporary file; a failure to clean up must not hide the error that led here. */
+function removeQuietly(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    /* best effort */
   }
+}
+
+export function removePendingTemps(): void {
+  for (const t of pendingTemps) removeQuietly(t);
   pendingTemps.clear();
 }
 
@@ -92,10 +101,10 @@ export function writeAtomic(target: string, data: Uint8Array, opts: { force: boo
         if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new FileError(`${target}: already exists (use -f to overwrite)`);
         throw e;
       }
-      fs.rmSync(tmp, { force: true });
+      removeQuietly(tmp);
     }
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     if (e instanceof FileError) throw e;
     throw new FileError(`${target}: cannot write: ${describeFsError(e)}`);
   } finally {
@@ -103,10 +112,18 @@ export function writeAtomic(target: string, data: Uint8Array, opts: { force: boo
   }
 }
 
-/** Writes to stdout and waits until it drained (errors such as EPIPE become FileError). */
+/** Writes to stdout and waits until it drained (errors such as EPIPE or ENOSPC become FileError). */
 export function writeStdout(data: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
-    process.stdout.write(data, (err) => (err ? reject(new FileError(`cannot write to standard output: ${describeFsError(err)}`)) : resolve()));
+    // The stream reports a failed write both to the callback and as an
+    // 'error' event; without a listener the event would crash the process.
+    const onError = (err: Error) => reject(new FileError(`cannot write to standard output: ${describeFsError(err)}`));
+    process.stdout.once("error", onError);
+    process.stdout.write(data, (err) => {
+      if (err) return onError(err);
+      process.stdout.off("error", onError);
+      resolve();
+    });
   });
 }
 

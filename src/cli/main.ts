@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { UsageError } from "../errors.js";
+import { describeFsError } from "./files.js";
 import { reportError } from "./output.js";
 import { VERSION } from "../version.js";
 
@@ -28,7 +29,9 @@ async function loadCommands(): Promise<Registrar[]> {
 function exitQuietlyOnBrokenPipe(): void {
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code === "EPIPE") process.exit(141);
-    throw err;
+    // A full disk or another write error: one line, not a crash with a stack trace.
+    process.stderr.write(`llmzip: cannot write to standard output: ${describeFsError(err)}\n`);
+    process.exit(1);
   });
 }
 

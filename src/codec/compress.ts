@@ -1,14 +1,14 @@
 import path from "node:path";
 import { ChunkMethod, serializeArchive, type AdapterRef, type ArchiveHeader, type ChunkEntry, type CodingSettings } from "../container/format.js";
-import { LlmzipError, UsageError } from "../errors.js";
+import { CancelledError, LlmzipError, UsageError } from "../errors.js";
 import { LlamaEngine, type LaneSettings } from "../engine/engine.js";
 import type { LaneRunStats } from "../engine/native.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { chooseAdapterSets, type AdapterTrial } from "./adapter-choice.js";
 import { adapterRef, checkAdapterFilesExist } from "./adapter-files.js";
 import { planChunks, type PlannedChunk } from "./chunker.js";
-import { brotliMax, crc32 } from "./fallback.js";
-import { DEFAULT_LANES, DEFAULT_MAX_CTX, DEFAULT_MIXER, type AdapterSpec, type CompressOptions } from "./options.js";
+import { brotliMax, brotliMaxAsync, crc32 } from "./fallback.js";
+import { DEFAULT_LANES, DEFAULT_MAX_CTX, DEFAULT_MIXER, MAX_LANES, MIN_CTX, maxContext, type AdapterSpec, type CompressOptions } from "./options.js";
 import { decompress } from "./decompress.js";
 
 /** Settings shared by every lane context of this build: fixed so that archives stay decodable. */
@@ -82,6 +82,12 @@ export function plainArchive(data: Uint8Array, brotli: Uint8Array = brotliMax(da
     codedLength: useBrotli ? brotli.length : data.length,
   });
   return serializeArchive(header, { streams: [], blobs: [useBrotli ? brotli : data] });
+}
+
+/** Lets signal handlers run inside a long synchronous loop, and stops there once aborted. */
+async function checkpoint(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw new CancelledError("interrupted");
 }
 
 /** Merges neighbouring fallback chunks after some model chunks were demoted. */
@@ -224,12 +230,13 @@ async function codeStreams(
     if (opts.forceModel || passes > 1) break;
     for (const s of todo) {
       const run = runs.get(s) as StreamRun;
-      run.chunks.forEach((c, k) => {
+      for (const [k, c] of run.chunks.entries()) {
+        if (k % 256 === 255) await checkpoint(opts.signal);
         if ((run.stats.chunkBits[k] ?? 0) / 8 > brotliMax(data.subarray(c.start, c.end)).length) {
           delete c.tokens;
           dirty.add(s);
         }
-      });
+      }
     }
     plan = mergeFallbacks(plan);
   }
@@ -244,9 +251,12 @@ async function codeStreams(
  * than brotli -q 11 of the whole input.
  */
 export async function compress(data: Uint8Array, opts: CompressOptions): Promise<CompressResult> {
-  const lanesWanted = positiveInt(opts.lanes, DEFAULT_LANES, "--lanes", 256);
+  const lanesWanted = positiveInt(opts.lanes, DEFAULT_LANES, "--lanes", MAX_LANES);
   checkAdapterOptions(opts);
-  const brotliWhole = brotliMax(data);
+  // Off the main thread: on tens of megabytes this takes a minute or more,
+  // and signals must still be handled meanwhile.
+  const brotliWhole = await brotliMaxAsync(data);
+  if (opts.signal?.aborted) throw new CancelledError("interrupted");
   const plain = (adapterTrial?: AdapterTrial): CompressResult => {
     const archive = plainArchive(data, brotliWhole);
     return {
@@ -260,7 +270,8 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
     opts.engine ?? LlamaEngine.open(opts.model, { gpu: opts.gpu ?? "auto", threads: opts.threads, verbose: opts.verbose, cpuKernels: opts.cpuKernels, onWarning: opts.onWarning });
   try {
     const info = engine.info;
-    const ctx = positiveInt(opts.ctx, Math.min(info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX), "--ctx", 1 << 20);
+    const ctx = positiveInt(opts.ctx, Math.min(info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX), "--ctx", maxContext(info.contextLength));
+    if (ctx < MIN_CTX) throw new UsageError(`--ctx must be at least ${MIN_CTX}`);
     opts.onProgress?.({ phase: "analyse", done: 0, total: data.length });
     let plan: CodedChunk[] = planChunks(data, engine, { maxTokens: ctx }).map((c) => ({ ...c, set: 0 }));
     opts.onProgress?.({ phase: "analyse", done: data.length, total: data.length });

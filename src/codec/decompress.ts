@@ -1,11 +1,11 @@
-import { ChunkMethod, parseArchive, type ArchiveHeader } from "../container/format.js";
+import { ChunkMethod, parseArchive, type ArchiveHeader, type CodingSettings } from "../container/format.js";
 import { CorruptArchiveError, MismatchError, ModelError } from "../errors.js";
 import { LlamaEngine, chooseBackend } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { resolveAdapterSets } from "./adapter-files.js";
 import { brotliExact, crc32 } from "./fallback.js";
-import { KNOWN_MIXERS, type DecompressOptions } from "./options.js";
+import { KNOWN_MIXERS, MAX_LANES, MIN_CTX, maxContext, type DecompressOptions } from "./options.js";
 import { FIXED_LANE_SETTINGS, FREQ_BITS } from "./compress.js";
 
 export interface DecompressResult {
@@ -40,12 +40,55 @@ function checkSettings(header: ArchiveHeader, engine: LlamaEngine): void {
     throw new MismatchError(`archive was coded with flash attention ${s.flashAttention ? "on" : "off"} and a ${s.kvType} KV cache, which this llmzip does not offer`);
   }
   if (!KNOWN_MIXERS.includes(s.mixer)) throw new MismatchError(`archive uses context-mixing configuration ${s.mixer}, which this llmzip does not know; upgrade llmzip`);
-  if (s.vocabSize !== info.vocabSize || s.startToken !== info.startToken) {
-    throw new MismatchError(`model vocabulary differs from the archive's (vocab ${info.vocabSize} vs ${s.vocabSize})`);
-  }
+  if (s.vocabSize !== info.vocabSize) throw new MismatchError(`model vocabulary differs from the archive's (${info.vocabSize} tokens, the archive's has ${s.vocabSize})`);
+  if (s.startToken !== info.startToken) throw new MismatchError(`the archive starts chunks with token ${s.startToken}, this model with ${info.startToken}`);
+  const limit = maxContext(info.contextLength);
+  if (s.ctx > limit) throw new MismatchError(`the archive's context size (${s.ctx} tokens) is more than llmzip uses with this model (at most ${limit}); the header was edited or the archive is damaged`);
   if (s.cpuVariant && info.cpuVariant && s.cpuVariant !== info.cpuVariant) {
     throw new MismatchError(`archive was made with llama.cpp's ${s.cpuVariant} CPU kernels, but this engine runs ${info.cpuVariant} kernels, whose predictions differ (open the engine with cpuKernels: "${s.cpuVariant}")`);
   }
+}
+
+const BACKENDS: readonly string[] = ["cpu", "cuda", "vulkan"] satisfies Backend[];
+
+/** Loads the model on the backend and CPU kernels the archive was coded with: others give other logits. */
+function openOnArchiveBackend(modelPath: string, settings: CodingSettings, opts: DecompressOptions): LlamaEngine {
+  const backend = settings.backend;
+  if (!BACKENDS.includes(backend)) throw new MismatchError(`archive was coded on the '${backend}' backend, which this llmzip does not know`);
+  try {
+    return LlamaEngine.openOn(modelPath, backend as Backend, { threads: opts.threads, verbose: opts.verbose, cpuKernels: settings.cpuVariant || "auto" });
+  } catch (e) {
+    const kernels = backend === "cpu" && settings.cpuVariant ? ` with llama.cpp's ${settings.cpuVariant} CPU kernels` : "";
+    if (e instanceof ModelError && (backend !== "cpu" || kernels)) throw new ModelError(`archive was coded on the ${backend} backend${kernels} and decodes only there: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Limits every honest archive meets, checked before a model is loaded: a
+ * header with a fresh CRC may still be forged, and these fields size the
+ * lane context and the decode.
+ */
+function checkPlausible(header: ArchiveHeader): void {
+  const s = header.settings;
+  if (!s) return;
+  if (s.lanes > MAX_LANES) throw new CorruptArchiveError(`archive is corrupt (${s.lanes} lanes; llmzip codes with at most ${MAX_LANES})`);
+  if (s.ctx < MIN_CTX) throw new CorruptArchiveError(`archive is corrupt (context size ${s.ctx})`);
+  header.chunks.forEach((c, i) => {
+    // The compressor cuts chunks to fit one lane's context.
+    if (c.method === ChunkMethod.Llm && c.tokenCount > s.ctx) {
+      throw new CorruptArchiveError(`archive is corrupt (chunk ${i + 1} holds ${c.tokenCount} tokens, more than the context size ${s.ctx})`);
+    }
+  });
+}
+
+/** The settings a model-coded chunk was decoded with, for a checksum failure's message. */
+function describeDecoding(header: ArchiveHeader, stream: number): string {
+  const s = header.settings;
+  if (!s || !header.model) return "";
+  const adapters = header.adapterSets[header.streams[stream]?.adapterSet ?? 0] ?? [];
+  const withAdapters = adapters.length ? ` with adapters ${adapters.map((a) => `${a.name} x${a.scale}`).join(" + ")}` : "";
+  return ` when decoded by ${header.model.name}${withAdapters} with lanes ${s.lanes}, ctx ${s.ctx} on ${s.backend}${s.cpuVariant ? ` (${s.cpuVariant} kernels)` : ""}`;
 }
 
 /**
@@ -55,6 +98,7 @@ function checkSettings(header: ArchiveHeader, engine: LlamaEngine): void {
  */
 export async function decompress(archive: Uint8Array, opts: DecompressOptions = {}): Promise<DecompressResult> {
   const { header, body } = parseArchive(archive);
+  checkPlausible(header);
   const decodedStreams: Int32Array[][] = [];
   if (header.model && header.settings) {
     const modelPath = opts.engine?.modelPath ?? opts.model ?? (await opts.locateModel?.(header.model));
@@ -71,9 +115,7 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
     if (opts.gpu && opts.gpu !== "auto" && chooseBackend(opts.gpu) !== settings.backend) {
       throw new MismatchError(`archive was coded on the ${settings.backend} backend and decodes only there (use --gpu ${settings.backend === "cpu" ? "off" : settings.backend} or leave --gpu out)`);
     }
-    const engine =
-      opts.engine ??
-      LlamaEngine.openOn(modelPath, settings.backend as Backend, { threads: opts.threads, verbose: opts.verbose, cpuKernels: settings.cpuVariant || "auto" });
+    const engine = opts.engine ?? openOnArchiveBackend(modelPath, settings, opts);
     try {
       if (engine.info.backend !== settings.backend) {
         throw new MismatchError(`archive was coded on the ${settings.backend} backend; decoding on ${engine.info.backend} would give other logits`);
@@ -106,7 +148,9 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
 }
 
 function assemble(header: ArchiveHeader, blobs: Uint8Array[], streams: Int32Array[][], engine: LlamaEngine | undefined): DecompressResult {
-  const out = Buffer.allocUnsafe(header.originalLength);
+  // Pieces are kept until all passed their checksums: the output is sized by
+  // bytes actually produced, never by the header's (forgeable) length field.
+  const pieces: Uint8Array[] = [];
   let offset = 0;
   let blobIndex = 0;
   const nextInStream = streams.map(() => 0);
@@ -126,13 +170,14 @@ function assemble(header: ArchiveHeader, blobs: Uint8Array[], streams: Int32Arra
     if (bytes.length !== c.rawLength || crc32(bytes) !== c.crc32) {
       throw new CorruptArchiveError(
         c.method === ChunkMethod.Llm
-          ? `chunk ${i + 1} of ${header.chunks.length} fails its checksum: the model's predictions differ from the compressor's (other model build, backend or CPU kernels?) or the archive is damaged`
+          ? `chunk ${i + 1} of ${header.chunks.length} fails its checksum${describeDecoding(header, c.stream)}: the model's predictions differ from the compressor's (other model build, backend or CPU kernels, or settings edited in the header) or the archive is damaged`
           : `chunk ${i + 1} of ${header.chunks.length} fails its checksum: the archive is damaged`,
       );
     }
-    out.set(bytes, offset);
+    pieces.push(bytes);
     offset += bytes.length;
   });
+  const out = pieces.length === 1 ? Buffer.from((pieces[0] as Uint8Array).buffer, (pieces[0] as Uint8Array).byteOffset, offset) : Buffer.concat(pieces, offset);
   if (offset !== header.originalLength || crc32(out) !== header.originalCrc32) {
     throw new CorruptArchiveError("archive is corrupt: the output fails the original's checksum");
   }

@@ -1,15 +1,22 @@
 import zlib from "node:zlib";
 import { CorruptArchiveError } from "../errors.js";
 
+const maxParams = (data: Uint8Array): zlib.BrotliOptions => ({
+  params: {
+    [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+    [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
+    [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+  },
+});
+
 /** brotli at its strongest setting, the same as `brotli -q 11` (window 2^24). */
 export function brotliMax(data: Uint8Array): Buffer {
-  return zlib.brotliCompressSync(data, {
-    params: {
-      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
-      [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
-      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length,
-    },
-  });
+  return zlib.brotliCompressSync(data, maxParams(data));
+}
+
+/** {@link brotliMax} on libuv's thread pool, leaving the event loop free (the same bytes). */
+export function brotliMaxAsync(data: Uint8Array): Promise<Buffer> {
+  return new Promise((resolve, reject) => zlib.brotliCompress(data, maxParams(data), (err, out) => (err ? reject(err) : resolve(out))));
 }
 
 /** Decompresses a brotli blob that must expand to exactly `expected` bytes. */

@@ -98,3 +98,17 @@ export const DEFAULT_MIXER = 1;
 /** Every configuration this build decodes; ids never change meaning. */
 export const KNOWN_MIXERS: readonly number[] = [0, 1];
 export const DEFAULT_MAX_CTX = 2048;
+/** Most lanes compress accepts; a header asking for more is not one llmzip wrote. */
+export const MAX_LANES = 256;
+/** Fewest tokens of context per lane the engine runs with. */
+export const MIN_CTX = 2;
+
+/**
+ * Largest context per lane for a model trained on `modelContext` tokens: its
+ * own context, and never less than the default. The decoder holds archives to
+ * the same limit, so a forged header cannot make it allocate a KV cache the
+ * compressor would have refused.
+ */
+export function maxContext(modelContext: number): number {
+  return Math.max(modelContext, DEFAULT_MAX_CTX);
+}

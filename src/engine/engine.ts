@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CancelledError, ModelError, UsageError } from "../errors.js";
+import { CancelledError, CorruptArchiveError, ModelError, UsageError } from "../errors.js";
 import { backendLibDir, type Backend } from "./locate.js";
 import { loadAddon, type LaneRunStats, type NativeAddon, type NativeEngine, type NativeLaneConfig, type NativeModelInfo } from "./native.js";
 
@@ -248,8 +248,9 @@ export class LlamaEngine {
       opts.onProgress?.(this.native.progress());
       return result;
     } catch (e) {
-      const err = e as Error & { cancelled?: boolean };
+      const err = e as Error & { cancelled?: boolean; corruptStream?: boolean };
       if (err.cancelled || opts.signal?.aborted) throw new CancelledError("interrupted");
+      if (err.corruptStream) throw new CorruptArchiveError(`archive is corrupt: ${err.message} (truncated or damaged data, or decoded with other settings than it was coded with)`);
       throw new ModelError(`model evaluation failed: ${err.message}`);
     } finally {
       if (timer) clearInterval(timer);

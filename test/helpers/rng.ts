@@ -1,5 +1,7 @@
-/** Deterministic PRNG (mulberry32) so that failures reproduce. Returns floats in [0, 1). */
-export function rng(seed: number): () => number {
+export type Rng = () => number;
+
+/** Deterministic PRNG (mulberry32) so that failures reproduce from their seed. */
+export function rng(seed: number): Rng {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -11,7 +13,7 @@ export function rng(seed: number): () => number {
 }
 
 /** Draws a token from a row of logits, as a model's own text would. */
-export function sample(row: Float32Array, r: () => number): number {
+export function sample(row: Float32Array, r: Rng): number {
   let max = -Infinity;
   for (const v of row) max = Math.max(max, v);
   let sum = 0;
