@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { cpuAddon } from "../src/engine/native.js";
-import { rng } from "./helpers/rng.js";
+import { rng, sample } from "./helpers/rng.js";
 
 const addon = cpuAddon();
-
 
 function softmaxBits(row: Float32Array, t: number): number {
   let max = -Infinity;
@@ -11,20 +10,6 @@ function softmaxBits(row: Float32Array, t: number): number {
   let sum = 0;
   for (const v of row) sum += Math.exp(v - max);
   return -Math.log2(Math.exp((row[t] as number) - max) / sum);
-}
-
-/** Draws tokens from the distribution itself, as a model's own text would. */
-function sample(row: Float32Array, r: () => number): number {
-  let max = -Infinity;
-  for (const v of row) max = Math.max(max, v);
-  let sum = 0;
-  for (const v of row) sum += Math.exp(v - max);
-  let u = r() * sum;
-  for (let i = 0; i < row.length; i++) {
-    u -= Math.exp((row[i] as number) - max);
-    if (u <= 0) return i;
-  }
-  return row.length - 1;
 }
 
 function roundTrip(rows: Float32Array, vocab: number, tokens: Int32Array) {

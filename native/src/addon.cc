@@ -18,6 +18,7 @@
 #include "ggml-backend.h"
 #include "lane_coder.h"
 #include "llama.h"
+#include "mixer.h"
 #include "range_coder.h"
 
 namespace {
@@ -332,6 +333,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   std::atomic<int64_t> progress_{0};
 };
 
+Napi::Object statsObject(Napi::Env env, const llmzip::LaneRunStats& st);
+
 class LaneWorker : public Napi::AsyncWorker {
  public:
   LaneWorker(Napi::Env env, Engine* engine, Napi::Object self, bool decoding, llmzip::LaneRunConfig cfg,
@@ -350,8 +353,8 @@ class LaneWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      llmzip::runLanes(engine_->ctx_, cfg_, chunks_, decoding_, &stream_, &out_, stats_, engine_->progress_,
-                       engine_->cancel_);
+      llmzip::LlamaLogits source(engine_->ctx_, cfg_.lanes, engine_->cancel_);
+      llmzip::runLanes(source, cfg_, chunks_, decoding_, &stream_, &out_, stats_, engine_->progress_, engine_->cancel_);
     } catch (const llmzip::CorruptStream& e) {
       corrupt_ = true;
       SetError(e.what());
@@ -377,20 +380,7 @@ class LaneWorker : public Napi::AsyncWorker {
     } else {
       r.Set("stream", Napi::Buffer<uint8_t>::Copy(env, out_.data(), out_.size()));
     }
-    Napi::Object s = Napi::Object::New(env);
-    s.Set("tokens", static_cast<double>(stats_.tokens));
-    s.Set("steps", static_cast<double>(stats_.steps));
-    s.Set("modelBits", stats_.modelBits);
-    s.Set("tableBits", stats_.tableBits);
-    s.Set("decodeSeconds", stats_.decodeSeconds);
-    s.Set("codingSeconds", stats_.codingSeconds);
-    Napi::Float64Array bits = Napi::Float64Array::New(env, stats_.chunkBits.size());
-    for (size_t i = 0; i < stats_.chunkBits.size(); ++i) bits[i] = stats_.chunkBits[i];
-    s.Set("chunkBits", bits);
-    Napi::Float64Array modelBits = Napi::Float64Array::New(env, stats_.chunkModelBits.size());
-    for (size_t i = 0; i < stats_.chunkModelBits.size(); ++i) modelBits[i] = stats_.chunkModelBits[i];
-    s.Set("chunkModelBits", modelBits);
-    r.Set("stats", s);
+    r.Set("stats", statsObject(env, stats_));
     deferred_.Resolve(r);
   }
 
@@ -415,12 +405,21 @@ class LaneWorker : public Napi::AsyncWorker {
   bool corrupt_ = false;
 };
 
+// opts.mixer: 0 (or absent) = off, else a known configuration id.
+int32_t mixerId(const Napi::Object& opts) {
+  if (!opts.Has("mixer") || opts.Get("mixer").IsUndefined()) return 0;
+  const int32_t id = opts.Get("mixer").As<Napi::Number>().Int32Value();
+  if (id != 0 && !llmzip::mixerConfig(id)) throw Napi::RangeError::New(opts.Env(), "unknown context-mixing configuration " + std::to_string(id));
+  return id;
+}
+
 llmzip::LaneRunConfig runConfig(llama_model* model, int32_t lanes, const Napi::Object& opts) {
   llmzip::LaneRunConfig cfg;
   cfg.lanes = lanes;
   cfg.nVocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
   cfg.startToken = opts.Get("startToken").As<Napi::Number>().Int32Value();
   cfg.skipCoding = opts.Has("skipCoding") && opts.Get("skipCoding").ToBoolean();
+  cfg.mixer = mixerId(opts);
   return cfg;
 }
 
@@ -440,9 +439,83 @@ std::vector<std::vector<int32_t>> tokenLists(Napi::Env env, const Napi::Value& v
   return out;
 }
 
-// Model-free access to the coding step, for unit tests of the table and the
-// range coder on chosen distributions: rows of logits (n x vocab) and the
-// tokens to code under them.
+// Logits given as rows, for model-free tests of the whole coding path (lane
+// schedule, tables, mixer, range coder): one row per position of every chunk,
+// chunks in order.
+class RowLogits : public llmzip::LogitSource {
+ public:
+  RowLogits(const float* rows, int32_t vocab, const std::vector<int32_t>& lengths) : rows_(rows), vocab_(vocab) {
+    size_t at = 0;
+    for (int32_t n : lengths) {
+      start_.push_back(at);
+      at += static_cast<size_t>(n);
+    }
+  }
+  void begin() override {}
+  void evaluate(const std::vector<llmzip::LaneSchedule::Slot>& active, const std::vector<int32_t>&,
+                const std::vector<uint8_t>&, const std::vector<int32_t>&) override {
+    active_ = active;
+  }
+  const float* logits(int32_t row) override {
+    const auto& s = active_[static_cast<size_t>(row)];
+    return rows_ + (start_[static_cast<size_t>(s.chunk)] + static_cast<size_t>(s.pos)) * static_cast<size_t>(vocab_);
+  }
+
+ private:
+  const float* rows_;
+  int32_t vocab_;
+  std::vector<size_t> start_;
+  std::vector<llmzip::LaneSchedule::Slot> active_;
+};
+
+// Options of the model-free coder: { mixer, lanes, chunkLengths } (one chunk on one lane by default).
+struct RowRun {
+  llmzip::LaneRunConfig cfg;
+  std::vector<int32_t> lengths;
+};
+
+RowRun rowRun(Napi::Env env, const Napi::Value& optsValue, int32_t vocab, size_t nTokens) {
+  RowRun r;
+  r.cfg.nVocab = vocab;
+  r.lengths.push_back(static_cast<int32_t>(nTokens));
+  if (!optsValue.IsObject()) return r;
+  Napi::Object opts = optsValue.As<Napi::Object>();
+  r.cfg.mixer = mixerId(opts);
+  if (opts.Has("lanes")) r.cfg.lanes = opts.Get("lanes").As<Napi::Number>().Int32Value();
+  if (r.cfg.lanes < 1 || r.cfg.lanes > 1024) throw Napi::RangeError::New(env, "lanes must be 1 to 1024");
+  if (opts.Get("chunkLengths").IsArray()) {
+    Napi::Array a = opts.Get("chunkLengths").As<Napi::Array>();
+    r.lengths.clear();
+    size_t sum = 0;
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      const int32_t n = a.Get(i).As<Napi::Number>().Int32Value();
+      if (n < 0) throw Napi::RangeError::New(env, "negative chunk length");
+      r.lengths.push_back(n);
+      sum += static_cast<size_t>(n);
+    }
+    if (sum != nTokens) throw Napi::RangeError::New(env, "chunk lengths must add up to the token count");
+  }
+  return r;
+}
+
+Napi::Object statsObject(Napi::Env env, const llmzip::LaneRunStats& st) {
+  Napi::Object s = Napi::Object::New(env);
+  s.Set("tokens", static_cast<double>(st.tokens));
+  s.Set("steps", static_cast<double>(st.steps));
+  s.Set("modelBits", st.modelBits);
+  s.Set("tableBits", st.tableBits);
+  s.Set("decodeSeconds", st.decodeSeconds);
+  s.Set("codingSeconds", st.codingSeconds);
+  Napi::Float64Array bits = Napi::Float64Array::New(env, st.chunkBits.size());
+  for (size_t i = 0; i < st.chunkBits.size(); ++i) bits[i] = st.chunkBits[i];
+  s.Set("chunkBits", bits);
+  Napi::Float64Array modelBits = Napi::Float64Array::New(env, st.chunkModelBits.size());
+  for (size_t i = 0; i < st.chunkModelBits.size(); ++i) modelBits[i] = st.chunkModelBits[i];
+  s.Set("chunkModelBits", modelBits);
+  return s;
+}
+
+// codeWithLogits(rows, vocab, tokens, opts?) -> { stream, modelBits, stats }
 Napi::Value CodeWithLogits(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array rows = info[0].As<Napi::Float32Array>();
@@ -450,24 +523,31 @@ Napi::Value CodeWithLogits(const Napi::CallbackInfo& info) {
   Napi::Int32Array toks = info[2].As<Napi::Int32Array>();
   const size_t n = toks.ElementLength();
   if (vocab < 1 || rows.ElementLength() != n * static_cast<size_t>(vocab)) throw Napi::RangeError::New(env, "rows must be tokens x vocab");
-  llmzip::FreqTable table;
-  llmzip::RangeEncoder enc;
-  double modelBits = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const float* l = rows.Data() + i * vocab;
-    if (!table.build(l, vocab)) throw Napi::Error::New(env, "invalid logits");
-    const int32_t t = toks[i];
-    if (t < 0 || t >= vocab) throw Napi::RangeError::New(env, "token out of range");
-    enc.encode(table.cumulative(t), table.freq[t]);
-    modelBits += table.modelBits(l, t);
+  RowRun run = rowRun(env, info[3], vocab, n);
+  std::vector<std::vector<int32_t>> chunks;
+  size_t at = 0;
+  for (int32_t len : run.lengths) {
+    chunks.emplace_back(toks.Data() + at, toks.Data() + at + len);
+    at += static_cast<size_t>(len);
   }
-  std::vector<uint8_t> out = enc.finish();
+  RowLogits source(rows.Data(), vocab, run.lengths);
+  llmzip::LaneRunStats stats;
+  std::vector<uint8_t> out;
+  std::atomic<int64_t> progress{0};
+  std::atomic<bool> cancel{false};
+  try {
+    llmzip::runLanes(source, run.cfg, chunks, false, nullptr, &out, stats, progress, cancel);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string(e.what()).find("NaN or infinite logits") != std::string::npos ? "invalid logits" : e.what());
+  }
   Napi::Object r = Napi::Object::New(env);
   r.Set("stream", Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size()));
-  r.Set("modelBits", modelBits);
+  r.Set("modelBits", stats.modelBits);
+  r.Set("stats", statsObject(env, stats));
   return r;
 }
 
+// decodeWithLogits(stream, rows, vocab, opts?) -> tokens (chunks concatenated)
 Napi::Value DecodeWithLogits(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Uint8Array stream = info[0].As<Napi::Uint8Array>();
@@ -475,16 +555,25 @@ Napi::Value DecodeWithLogits(const Napi::CallbackInfo& info) {
   const int32_t vocab = info[2].As<Napi::Number>().Int32Value();
   if (vocab < 1 || rows.ElementLength() % static_cast<size_t>(vocab) != 0) throw Napi::RangeError::New(env, "rows must be tokens x vocab");
   const size_t n = rows.ElementLength() / vocab;
-  llmzip::FreqTable table;
-  llmzip::RangeDecoder dec(stream.Data(), stream.ByteLength());
+  RowRun run = rowRun(env, info[3], vocab, n);
+  // Chunks start empty and grow as they decode, as in the engine.
+  std::vector<std::vector<int32_t>> chunks(run.lengths.size());
+  run.cfg.decodeLengths = run.lengths;
+  RowLogits source(rows.Data(), vocab, run.lengths);
+  llmzip::LaneRunStats stats;
+  std::vector<uint8_t> bytes(stream.Data(), stream.Data() + stream.ByteLength());
+  std::atomic<int64_t> progress{0};
+  std::atomic<bool> cancel{false};
+  try {
+    llmzip::runLanes(source, run.cfg, chunks, true, &bytes, nullptr, stats, progress, cancel);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string(e.what()).find("NaN or infinite logits") != std::string::npos ? "invalid logits" : e.what());
+  }
   Napi::Int32Array out = Napi::Int32Array::New(env, n);
-  for (size_t i = 0; i < n; ++i) {
-    if (!table.build(rows.Data() + i * vocab, vocab)) throw Napi::Error::New(env, "invalid logits");
-    uint64_t cum;
-    const int32_t t = table.find(dec.target(), &cum);
-    dec.consume(cum, table.freq[t]);
-    if (dec.exhausted()) throw Napi::Error::New(env, "the coded stream ends before its last token");
-    out[i] = t;
+  size_t at = 0;
+  for (const auto& c : chunks) {
+    if (!c.empty()) std::memcpy(out.Data() + at, c.data(), c.size() * sizeof(int32_t));
+    at += c.size();
   }
   return out;
 }

@@ -57,10 +57,43 @@ class LaneSchedule {
   std::vector<int32_t> lanePos_;
 };
 
+// Where a run's logits come from: the model (LlamaLogits) or rows a test supplies.
+class LogitSource {
+ public:
+  virtual ~LogitSource() = default;
+  // Before the first step.
+  virtual void begin() = 0;
+  // Evaluates one step. Row i is active[i]: it feeds inputs[i] at position
+  // active[i].pos, and its logits are needed when wanted[i]. `started` lanes
+  // begin a new chunk (their earlier state is stale).
+  virtual void evaluate(const std::vector<LaneSchedule::Slot>& active, const std::vector<int32_t>& inputs,
+                        const std::vector<uint8_t>& wanted, const std::vector<int32_t>& started) = 0;
+  // Logits of row i of the last step.
+  virtual const float* logits(int32_t row) = 0;
+};
+
+// Lockstep decoding in one llama context.
+class LlamaLogits : public LogitSource {
+ public:
+  LlamaLogits(llama_context* ctx, int32_t lanes, const std::atomic<bool>& cancel);
+  ~LlamaLogits() override;
+  void begin() override;
+  void evaluate(const std::vector<LaneSchedule::Slot>& active, const std::vector<int32_t>& inputs,
+                const std::vector<uint8_t>& wanted, const std::vector<int32_t>& started) override;
+  const float* logits(int32_t row) override;
+
+ private:
+  llama_context* ctx_;
+  struct Batch;
+  Batch* batch_;
+  const std::atomic<bool>& cancel_;
+};
+
 struct LaneRunConfig {
   int32_t lanes = 1;
   int32_t startToken = 0;
   int32_t nVocab = 0;
+  int32_t mixer = 0;        // context-mixing configuration id; 0 = the bare model's tables
   bool skipCoding = false;  // evaluate only: the benchmark's "model time" baseline
   // Per chunk, how many leading tokens are context: evaluated so that the
   // model sees them, but neither coded nor decoded (both sides know them).
@@ -84,8 +117,9 @@ struct CorruptStream : std::runtime_error {
 // Runs the schedule. For encoding, `chunks` holds the tokens and `out` gets
 // the range-coded stream. For decoding, `stream` is read and each chunk
 // (holding its context prefix) gets cfg.decodeLengths[i] decoded tokens.
-// Throws std::runtime_error on llama errors or cancellation.
-void runLanes(llama_context* ctx, const LaneRunConfig& cfg, std::vector<std::vector<int32_t>>& chunks,
+// Throws std::runtime_error on llama errors, bad tokens or cancellation
+// (CorruptStream when decoding leaves the encoder's path).
+void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::vector<int32_t>>& chunks,
               bool decoding, const std::vector<uint8_t>* stream, std::vector<uint8_t>* out,
               LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel);
 

@@ -41,7 +41,7 @@ export function describeSetting(report: BenchReport): string[] {
   return [
     `- Date: ${report.date.slice(0, 10)} (${report.date})`,
     `- llmzip ${report.tool.version}; model **${esc(m.name)}** (${m.architecture}, ${fmtInt(m.parameters)} parameters, vocabulary ${fmtInt(m.vocabSize)}, ${fmtInt(m.bytes)} bytes, sha256 \`${m.sha256.slice(0, 16)}…\`)`,
-    `- Engine: ${m.backend}${m.cpuVariant ? ` (${m.cpuVariant} kernels)` : ""}, ${m.threads} thread(s), lanes ${s.lanes ?? "default"}, context ${s.ctx ?? "default"}${s.forceModel ? ", --force-model" : ""}${s.adapters.length ? `, adapters ${s.adapters.map((a) => `${esc(a.path)}:${a.scale}`).join(", ")}` : ""}`,
+    `- Engine: ${m.backend}${m.cpuVariant ? ` (${m.cpuVariant} kernels)` : ""}, ${m.threads} thread(s), lanes ${s.lanes ?? "default"}, context ${s.ctx ?? "default"}${s.forceModel ? ", --force-model" : ""}${s.mix === false ? ", --no-mix" : ""}${s.adapters.length ? `, adapters ${s.adapters.map((a) => `${esc(a.path)}:${a.scale}`).join(", ")}` : ""}`,
     `- Machine: ${esc(mc.cpu)}, ${mc.cores} cores, ${mc.memoryGiB} GiB, ${mc.os}, Node ${mc.node}; load average ${mc.loadAverage} at the start (throughput on a shared machine is noisy)`,
   ];
 }

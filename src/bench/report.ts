@@ -122,6 +122,8 @@ export interface BenchReport {
     lanes: number | null;
     ctx: number | null;
     forceModel: boolean;
+    /** Context mixing on (false with --no-mix; absent in reports of builds before it). */
+    mix?: boolean;
     /** Adapters mixed into every model-coded chunk. */
     adapters: { path: string; scale: number }[];
     /** With --adapter auto: the candidate sets, one chosen per chunk (the empty set is "no adapter"). */

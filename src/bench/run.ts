@@ -46,6 +46,8 @@ export interface BenchOptions {
   cpuKernels?: string;
   /** Code every representable chunk with the model, even where brotli is smaller. */
   forceModel?: boolean;
+  /** Context mixing (compress's `mix`; default on). */
+  mix?: boolean;
   /** Baselines to try (default: all); those whose program is missing are skipped and listed. */
   baselines?: readonly BaselineName[];
   /** Where external compressors are looked up (default $PATH). */
@@ -102,6 +104,7 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
     adapters: opts.adapters,
     adapterChoice: opts.adapterChoice,
     forceModel: opts.forceModel,
+    mix: opts.mix,
     signal: opts.signal,
     onProgress: (p) => progress(p.phase === "analyse" || p.phase === "trial" ? p.phase : "encode", p.done, p.total),
     onWarning: opts.onWarning,
@@ -262,6 +265,7 @@ export async function runBench(inputs: BenchInput[], opts: BenchOptions): Promis
         lanes: opts.lanes ?? null,
         ctx: opts.ctx ?? null,
         forceModel: Boolean(opts.forceModel),
+        mix: opts.mix !== false,
         adapters: opts.adapters ?? [],
         adapterCandidates: opts.adapterChoice?.candidates ?? null,
       },

@@ -28,6 +28,8 @@ export interface BenchFlags extends AdapterFlags {
   gpu?: GpuMode;
   cpuKernels?: string;
   forceModel?: boolean;
+  /** false with --no-mix. */
+  mix?: boolean;
   json?: boolean;
   markdown?: string;
   chart?: string;
@@ -89,6 +91,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
       ...adapterOptions,
       cpuKernels: flags.cpuKernels,
       forceModel: flags.forceModel,
+      mix: flags.mix,
       baselines: flags.baselines,
       signal: controller.signal,
       verbose: flags.verbose,

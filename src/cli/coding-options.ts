@@ -2,12 +2,14 @@ import type { Command } from "commander";
 import { addAdapterOptions } from "./adapter-options.js";
 import { gpuOption, parsePositiveInt } from "./options.js";
 
-/** The options that shape a model run (lanes, context, backend, kernels, adapters), shared by compress and bench. */
+/** The options that shape a model run (lanes, context, backend, kernels, adapters, mixing), shared by compress and bench. */
 export function addCodingOptions(cmd: Command): Command {
   cmd
     .option("--lanes <n>", "sequences decoded in lockstep (default 16)", parsePositiveInt("--lanes", 256))
     .option("--ctx <n>", "tokens of context per lane (default: model's, at most 2048)", parsePositiveInt("--ctx"))
     .addOption(gpuOption())
     .option("--cpu-kernels <name>", "llama.cpp CPU kernels: haswell (AVX2, portable; default), auto (fastest here), zen4, skylakex, x64, ...");
-  return addAdapterOptions(cmd, "choose").option("--force-model", "code every representable chunk with the model, even where brotli is smaller");
+  return addAdapterOptions(cmd, "choose")
+    .option("--force-model", "code every representable chunk with the model, even where brotli is smaller")
+    .option("--no-mix", "code with the bare model's probabilities, without mixing in context models learned from the text");
 }

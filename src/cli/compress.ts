@@ -22,6 +22,8 @@ interface CompressFlags extends FileJobFlags, AdapterFlags, LossyFlags {
   cpuKernels?: string;
   verify?: boolean;
   forceModel?: boolean;
+  /** false with --no-mix. */
+  mix: boolean;
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -48,6 +50,7 @@ Examples:
   LLMZIP_MODEL=model.gguf llmzip c a.txt b.txt   one archive per file
   cat log.txt | llmzip c -m model.gguf > log.llmz
   llmzip compress --verify --rm notes.txt        keep only the verified archive
+  llmzip compress --no-mix notes.txt             the bare model only (no context mixing)
   llmzip c -m m.gguf --adapter legal.gguf:0.8 contract.txt
   llmzip c -m m.gguf --adapter auto --adapters-dir adapters/ mixed.txt
                                                  per chunk: no adapter or the best one
@@ -78,6 +81,7 @@ Examples:
             cpuKernels: flags.cpuKernels,
             verify,
             forceModel: flags.forceModel,
+            mix: flags.mix,
             signal,
             verbose: flags.verbose,
             onProgress: (p) => bar.update(p),

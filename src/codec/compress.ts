@@ -8,7 +8,7 @@ import { chooseAdapterSets, type AdapterTrial } from "./adapter-choice.js";
 import { adapterRef, checkAdapterFilesExist } from "./adapter-files.js";
 import { planChunks, type PlannedChunk } from "./chunker.js";
 import { brotliMax, brotliMaxAsync, crc32 } from "./fallback.js";
-import { DEFAULT_LANES, DEFAULT_MAX_CTX, MAX_LANES, MIN_CTX, maxContext, type AdapterSpec, type CompressOptions } from "./options.js";
+import { DEFAULT_LANES, DEFAULT_MAX_CTX, DEFAULT_MIXER, MAX_LANES, MIN_CTX, maxContext, type AdapterSpec, type CompressOptions } from "./options.js";
 import { decompress } from "./decompress.js";
 
 /** Settings shared by every lane context of this build: fixed so that archives stay decodable. */
@@ -148,6 +148,11 @@ async function planAdapters(engine: LlamaEngine, chunks: CodedChunk[], lane: Omi
   return { sets: trial.sets, choice: trial.choice, trial };
 }
 
+/** The context-mixing configuration to code with: the default unless `mix` is false. */
+function mixerOf(opts: CompressOptions): number {
+  return opts.mix === false ? 0 : DEFAULT_MIXER;
+}
+
 /** Codes the model chunks of one adapter set as one stream, with the decoder's lane schedule. */
 async function encodeStream(
   engine: LlamaEngine,
@@ -164,7 +169,7 @@ async function encodeStream(
   const base = progress.done;
   const run = await engine.encode(
     chunks.map((c) => c.tokens as Int32Array),
-    { signal: opts.signal, onProgress: (done) => opts.onProgress?.({ phase: "encode", done: base + done, total: progress.total }) },
+    { mixer: mixerOf(opts), signal: opts.signal, onProgress: (done) => opts.onProgress?.({ phase: "encode", done: base + done, total: progress.total }) },
   );
   progress.done += run.stats.tokens;
   return { set, settings: used, chunks, stream: run.stream, stats: run.stats, seconds: (performance.now() - t0) / 1000 };
@@ -280,7 +285,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
     if (!coded) return plain(adapters.trial);
     const { streams, passes } = coded;
     plan = coded.plan;
-    const archive = await buildArchive(data, plan, streams, adapters.sets, engine, lanesWanted, ctx);
+    const archive = await buildArchive(data, plan, streams, adapters.sets, engine, { lanesWanted, ctx, mixer: mixerOf(opts) });
     const modelChunks = plan.filter((c) => c.tokens);
     const stats: CompressStats = {
       originalBytes: data.length,
@@ -322,8 +327,7 @@ async function buildArchive(
   streams: StreamRun[],
   sets: AdapterSpec[][],
   engine: LlamaEngine,
-  lanesWanted: number,
-  ctx: number,
+  { lanesWanted, ctx, mixer }: { lanesWanted: number; ctx: number; mixer: number },
 ): Promise<Uint8Array> {
   const fp = await fingerprintFile(engine.modelPath);
   const info = engine.info;
@@ -340,7 +344,7 @@ async function buildArchive(
     flashAttention: FIXED_LANE_SETTINGS.flashAttention,
     kvType: FIXED_LANE_SETTINGS.kvType,
     freqBits: FREQ_BITS,
-    mixer: 0,
+    mixer,
   };
   const chunks: ChunkEntry[] = [];
   const blobs: Uint8Array[] = [];

@@ -5,7 +5,7 @@ import type { Backend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { resolveAdapterSets } from "./adapter-files.js";
 import { brotliExact, crc32 } from "./fallback.js";
-import { MAX_LANES, MIN_CTX, maxContext, type DecompressOptions } from "./options.js";
+import { KNOWN_MIXERS, MAX_LANES, MIN_CTX, maxContext, type DecompressOptions } from "./options.js";
 import { FIXED_LANE_SETTINGS, FREQ_BITS } from "./compress.js";
 
 export interface DecompressResult {
@@ -39,7 +39,7 @@ function checkSettings(header: ArchiveHeader, engine: LlamaEngine): void {
   if (s.flashAttention !== FIXED_LANE_SETTINGS.flashAttention || s.kvType !== FIXED_LANE_SETTINGS.kvType) {
     throw new MismatchError(`archive was coded with flash attention ${s.flashAttention ? "on" : "off"} and a ${s.kvType} KV cache, which this llmzip does not offer`);
   }
-  if (s.mixer !== 0) throw new MismatchError(`archive uses context-mixing configuration ${s.mixer}, which this llmzip does not know`);
+  if (!KNOWN_MIXERS.includes(s.mixer)) throw new MismatchError(`archive uses context-mixing configuration ${s.mixer}, which this llmzip does not know; upgrade llmzip`);
   if (s.vocabSize !== info.vocabSize) throw new MismatchError(`model vocabulary differs from the archive's (${info.vocabSize} tokens, the archive's has ${s.vocabSize})`);
   if (s.startToken !== info.startToken) throw new MismatchError(`the archive starts chunks with token ${s.startToken}, this model with ${info.startToken}`);
   const limit = maxContext(info.contextLength);
@@ -132,6 +132,7 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
         engine.configure({ lanes: Math.min(settings.lanes, Math.max(1, lengths.length)), ctx: settings.ctx, ...FIXED_LANE_SETTINGS, adapters });
         const base = doneBefore;
         const { chunks } = await engine.decode(streamBytes, lengths, {
+          mixer: settings.mixer,
           signal: opts.signal,
           onProgress: (done) => opts.onProgress?.({ phase: "decode", done: base + done, total }),
         });

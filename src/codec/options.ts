@@ -52,6 +52,11 @@ export interface CompressOptions extends CodecOptions {
   /** Decode the archive again in the same run and compare before returning. */
   verify?: boolean;
   /**
+   * Mix the model's predictions with adaptive context models learned from the
+   * text itself (default true; false codes with the bare model, as `--no-mix`).
+   */
+  mix?: boolean;
+  /**
    * Called once with the lane runs whose streams went into the archive (not
    * called when no chunk is model-coded), so that a caller can replay them,
    * e.g. `bench` timing them with coding skipped.
@@ -88,6 +93,10 @@ export interface DecompressOptions extends CodecOptions {
 }
 
 export const DEFAULT_LANES = 16;
+/** The context-mixing configuration new archives use (settings.mixer; 0 = off). */
+export const DEFAULT_MIXER = 1;
+/** Every configuration this build decodes; ids never change meaning. */
+export const KNOWN_MIXERS: readonly number[] = [0, 1];
 export const DEFAULT_MAX_CTX = 2048;
 /** Most lanes compress accepts; a header asking for more is not one llmzip wrote. */
 export const MAX_LANES = 256;

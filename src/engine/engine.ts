@@ -213,9 +213,10 @@ export class LlamaEngine {
    * run. With `contexts`, chunk i is coded as the continuation of
    * `contexts[i]` (evaluated, not coded; the decoder must pass the same).
    * `skipCoding` evaluates the same schedule without coding (timing baseline).
+   * `mixer` picks a context-mixing configuration (0 or absent: the bare model).
    */
-  encode(chunks: Int32Array[], opts: RunOptions & { skipCoding?: boolean; contexts?: Int32Array[] } = {}): Promise<{ stream: Buffer; stats: LaneRunStats }> {
-    const args: Parameters<NativeEngine["encode"]>[1] = { startToken: this.info.startToken, skipCoding: opts.skipCoding ?? false };
+  encode(chunks: Int32Array[], opts: RunOptions & { skipCoding?: boolean; contexts?: Int32Array[]; mixer?: number } = {}): Promise<{ stream: Buffer; stats: LaneRunStats }> {
+    const args: Parameters<NativeEngine["encode"]>[1] = { startToken: this.info.startToken, skipCoding: opts.skipCoding ?? false, mixer: opts.mixer ?? 0 };
     let input = chunks;
     if (opts.contexts) {
       const contexts = opts.contexts;
@@ -226,9 +227,9 @@ export class LlamaEngine {
     return this.track(() => this.native.encode(input, args), opts);
   }
 
-  /** Decodes a stream made by {@link encode} with the same settings, chunk lengths and contexts. */
-  decode(stream: Uint8Array, lengths: number[], opts: RunOptions & { contexts?: Int32Array[] } = {}): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }> {
-    const args: Parameters<NativeEngine["decode"]>[2] = { startToken: this.info.startToken };
+  /** Decodes a stream made by {@link encode} with the same settings, chunk lengths, contexts and mixer. */
+  decode(stream: Uint8Array, lengths: number[], opts: RunOptions & { contexts?: Int32Array[]; mixer?: number } = {}): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }> {
+    const args: Parameters<NativeEngine["decode"]>[2] = { startToken: this.info.startToken, mixer: opts.mixer ?? 0 };
     if (opts.contexts) args.prefixes = opts.contexts;
     return this.track(() => this.native.decode(stream, lengths, args), opts);
   }

@@ -45,21 +45,33 @@ export interface NativeEngine {
   tokenize(bytes: Uint8Array): Int32Array;
   detokenize(tokens: Int32Array): Buffer;
   configure(config: NativeLaneConfig): void;
-  /** `prefixLengths[i]` leading tokens of chunk i are context: evaluated, not coded. */
-  encode(chunks: Int32Array[], opts: { startToken: number; skipCoding?: boolean; prefixLengths?: number[] }): Promise<{ stream: Buffer; stats: LaneRunStats }>;
+  /** `prefixLengths[i]` leading tokens of chunk i are context: evaluated, not coded. `mixer`: 0 = off, else a configuration id. */
+  encode(chunks: Int32Array[], opts: { startToken: number; skipCoding?: boolean; prefixLengths?: number[]; mixer?: number }): Promise<{ stream: Buffer; stats: LaneRunStats }>;
   /** `prefixes[i]` is chunk i's context; the returned chunks hold only the decoded tokens. */
-  decode(stream: Uint8Array, lengths: number[], opts: { startToken: number; prefixes?: Int32Array[] }): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }>;
+  decode(stream: Uint8Array, lengths: number[], opts: { startToken: number; prefixes?: Int32Array[]; mixer?: number }): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }>;
   progress(): number;
   cancel(): void;
   close(): void;
+}
+
+export interface RowCodingOptions {
+  /** Context-mixing configuration id; 0 or absent = the bare model's tables. */
+  mixer?: number;
+  lanes?: number;
+  /** Tokens per chunk; they add up to the token count. */
+  chunkLengths?: number[];
 }
 
 export interface NativeAddon {
   /** Loads llama.cpp's backends from `dir`; `cpuVariant` pins the ggml CPU kernels (else the best for this CPU). */
   loadBackends(dir: string, logToStderr?: boolean, cpuVariant?: string): { cpuVariant: string; devices: { name: string; description: string; type: number }[] };
   Engine: new (opts: { modelPath: string; gpuLayers?: number }) => NativeEngine;
-  codeWithLogits(rows: Float32Array, vocab: number, tokens: Int32Array): { stream: Buffer; modelBits: number };
-  decodeWithLogits(stream: Uint8Array, rows: Float32Array, vocab: number): Int32Array;
+  /**
+   * Model-free coding through the same lane loop as the engine: one logit row
+   * per token of every chunk (chunks in order). Default: one chunk, one lane, no mixing.
+   */
+  codeWithLogits(rows: Float32Array, vocab: number, tokens: Int32Array, opts?: RowCodingOptions): { stream: Buffer; modelBits: number; stats: LaneRunStats };
+  decodeWithLogits(stream: Uint8Array, rows: Float32Array, vocab: number, opts?: RowCodingOptions): Int32Array;
   frequencyTable(logits: Float32Array): Uint32Array;
 }
 
