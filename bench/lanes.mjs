@@ -4,7 +4,8 @@
 // time, and the coder's overhead over the model's cross-entropy.
 //
 //   node bench/lanes.mjs -m MODEL [--threads N] [--lanes 1,2,4,8,16] [--ctx N] [--bytes N] FILE...
-//   node bench/lanes.mjs -m MODEL --overhead FILE...      coded bits / model bits per file
+//   node bench/lanes.mjs -m MODEL --overhead FILE...      coded bits / model bits per file (bare model)
+//   --no-mix: the sweep and --memory without context mixing (the coder alone)
 //   node bench/lanes.mjs -m MODEL --memory FILE           peak RSS of one compress + decompress
 import fs from "node:fs";
 import os from "node:os";
@@ -22,12 +23,15 @@ const { values: opt, positionals: files } = parseArgs({
     bytes: { type: "string", default: "0" },
     overhead: { type: "boolean", default: false },
     memory: { type: "boolean", default: false },
+    "no-mix": { type: "boolean", default: false },
   },
 });
 if (!opt.model || files.length === 0) {
   console.error("usage: node bench/lanes.mjs -m MODEL [--threads N] [--lanes LIST] [--ctx N] [--bytes N] [--overhead|--memory] FILE...");
   process.exit(2);
 }
+// The overhead is the coder's against the model's cross-entropy, so it is measured bare.
+const mix = !opt["no-mix"] && !opt.overhead;
 const threads = opt.threads ? Number(opt.threads) : undefined;
 const ctx = Number(opt.ctx);
 const read = (f) => {
@@ -37,7 +41,7 @@ const read = (f) => {
 };
 const same = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 const engine = LlamaEngine.open(opt.model, { gpu: "off", threads });
-console.log(`# ${new Date().toISOString().slice(0, 10)} ${engine.info.name || opt.model}, ${os.cpus()[0]?.model ?? "cpu"} x${os.availableParallelism()}, threads ${engine.info.threads}, ctx ${ctx}`);
+console.log(`# ${new Date().toISOString().slice(0, 10)} ${engine.info.name || opt.model}, ${os.cpus()[0]?.model ?? "cpu"} x${os.availableParallelism()}, threads ${engine.info.threads}, ctx ${ctx}, mixing ${mix ? "on" : "off"}`);
 
 async function timed(fn) {
   const t0 = performance.now();
@@ -47,7 +51,7 @@ async function timed(fn) {
 
 if (opt.memory) {
   const data = Buffer.concat(files.map(read));
-  const [c, cs] = await timed(() => compress(data, { model: opt.model, engine, ctx, forceModel: true }));
+  const [c, cs] = await timed(() => compress(data, { model: opt.model, engine, ctx, forceModel: true, mix }));
   const [d, ds] = await timed(() => decompress(c.archive, { engine }));
   if (!same(d.data, data)) throw new Error("round trip failed");
   const rss = process.resourceUsage().maxRSS / 1024;
@@ -60,7 +64,7 @@ if (opt.memory) {
   let coded = 0;
   for (const f of files) {
     const data = read(f);
-    const { archive, stats } = await compress(data, { model: opt.model, engine, ctx, forceModel: true });
+    const { archive, stats } = await compress(data, { model: opt.model, engine, ctx, forceModel: true, mix });
     if (!same((await decompress(archive, { engine })).data, data)) throw new Error(`${f}: round trip failed`);
     const s = stats.lanes;
     const bits = stats.streamBytes * 8;
@@ -79,7 +83,7 @@ if (opt.memory) {
   console.log("| lanes | compress tok/s | decompress tok/s | evaluate-only tok/s | coding share of compress | coded / model bits |");
   console.log("|---:|---:|---:|---:|---:|---:|");
   for (const lanes of opt.lanes.split(",").map(Number)) {
-    const [c, cs] = await timed(() => compress(data, { model: opt.model, engine, lanes, ctx, forceModel: true }));
+    const [c, cs] = await timed(() => compress(data, { model: opt.model, engine, lanes, ctx, forceModel: true, mix }));
     const [d, ds] = await timed(() => decompress(c.archive, { engine }));
     if (!same(d.data, data)) throw new Error(`lanes ${lanes}: round trip failed`);
     engine.configure({ lanes: Math.min(lanes, chunks.length), ctx, flashAttention: false, kvType: "f16", adapters: [] });

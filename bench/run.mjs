@@ -80,7 +80,7 @@ function summaryLine(report) {
   if (!t.modelBytes) return `- The model coded no byte (brotli was smaller on every chunk); ${vs}.`;
   const share = ((100 * t.modelBytes) / report.totals.bytes).toFixed(0);
   const rate = (v) => (v === null ? "-" : Math.round(v).toLocaleString("en-US"));
-  return `- The model coded ${share}% of the bytes at ${t.modelBpb.toFixed(3)} bits/byte (its cross-entropy), coding overhead ${t.overheadPct.toFixed(3)}%; ${vs}. Tokens/s (noisy, shared machine): compress ${rate(t.compressTokensPerSec)}, decompress ${rate(t.decompressTokensPerSec)}, eval-only ${rate(t.evalOnlyTokensPerSec)}.`;
+  return `- The model coded ${share}% of the bytes, where the bare model's cross-entropy is ${t.modelBpb.toFixed(3)} bits/byte; the coded stream is ${t.overheadPct.toFixed(3)}% off that (negative: context mixing beat the bare model); ${vs}. Tokens/s (noisy, shared machine): compress ${rate(t.compressTokensPerSec)}, decompress ${rate(t.decompressTokensPerSec)}, eval-only ${rate(t.evalOnlyTokensPerSec)}.`;
 }
 
 if (values.readme) {

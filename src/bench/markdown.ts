@@ -108,7 +108,7 @@ export function renderMarkdown(report: BenchReport, opts: { chart?: string; titl
     "",
     "- **llmzip**: archive bits per original byte (header, chunk table and fallback chunks included). Files or chunks the model codes worse than brotli go to brotli; *model-coded* is the share of bytes the model coded.",
     "- **model bpb**: the model's cross-entropy (sum of −log2 p(token) under its exact softmax) over the bytes it coded: the limit the coder can reach there.",
-    "- **overhead %**: (range-coded stream bits / that cross-entropy − 1) × 100 over the model-coded chunks. It can be negative: the integer tables give every token a floor probability, which pays off on tokens the model finds very unlikely.",
+    "- **overhead %**: (range-coded stream bits / that cross-entropy − 1) × 100 over the model-coded chunks. It is negative with context mixing (the default), which codes below the bare model's cross-entropy; with `--no-mix` it measures the coder alone and can still be slightly negative, because the integer tables give every token a floor probability, which pays off on tokens the model finds very unlikely.",
     "- **compress tok/s**: tokens of the final model pass per second of that pass; **decompress tok/s**: tokens per second of the whole decompress call; **eval-only tok/s**: the same lane schedule with the coding step skipped (the model alone). *compress*/*decompress*: wall time of the whole call and original bytes per second.",
     "- Baselines run on the same bytes in the same run; gzip and brotli through node:zlib (brotli with a 2^24 window), the others as programs (their time includes starting the process).",
     "- Totals are ratios of sums over all files; token rates over the model-coded files.",
