@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LlamaEngine, defaultThreads } from "../src/engine/engine.js";
+import { compress } from "../src/codec/compress.js";
+import { parseHeader } from "../src/container/format.js";
 import { modelPath } from "./helpers/shared.js";
 
 const MODEL = modelPath("stories260K.gguf");
@@ -37,6 +39,14 @@ describe("lane engine", () => {
     expect(sum(stats.chunkBits)).toBeCloseTo(stats.tableBits, 6);
     expect(sum(stats.chunkModelBits)).toBeCloseTo(stats.modelBits, 6);
     expect(stats.tableBits).toBeGreaterThan(0);
+  });
+
+  it("codes with 8 lanes on the CPU when none are asked for, and records them", async () => {
+    const story = Buffer.from(Array.from({ length: 12 }, (_, i) => `Tom had a red ball number ${i}. He liked to play with it in the park.\n`).join(""));
+    const { archive } = await compress(story, { model: MODEL, engine, ctx: 32, forceModel: true });
+    const { header } = parseHeader(archive);
+    expect(header.chunks.length).toBeGreaterThan(8);
+    expect(header.settings.lanes).toBe(8);
   });
 
   it("picks one thread for tiny models, and every idle core for large ones", () => {

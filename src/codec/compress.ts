@@ -8,7 +8,7 @@ import { chooseAdapterSets, type AdapterTrial } from "./adapter-choice.js";
 import { adapterRef, checkAdapterFilesExist } from "./adapter-files.js";
 import { planChunks, type PlannedChunk } from "./chunker.js";
 import { brotliMax, brotliMaxAsync, crc32 } from "./fallback.js";
-import { DEFAULT_LANES, DEFAULT_MAX_CTX, DEFAULT_MIXER, MAX_LANES, MIN_CTX, maxContext, type AdapterSpec, type CompressOptions } from "./options.js";
+import { defaultLanes, DEFAULT_MAX_CTX, DEFAULT_MIXER, MAX_LANES, MIN_CTX, maxContext, type AdapterSpec, type CompressOptions } from "./options.js";
 import { decompress } from "./decompress.js";
 
 /** Settings shared by every lane context of this build: fixed so that archives stay decodable. */
@@ -251,7 +251,8 @@ async function codeStreams(
  * than brotli -q 11 of the whole input.
  */
 export async function compress(data: Uint8Array, opts: CompressOptions): Promise<CompressResult> {
-  const lanesWanted = positiveInt(opts.lanes, DEFAULT_LANES, "--lanes", MAX_LANES);
+  // Checked before the brotli pass so that a usage error comes at once; the default needs the backend.
+  const lanesAsked = opts.lanes === undefined ? undefined : positiveInt(opts.lanes, 1, "--lanes", MAX_LANES);
   checkAdapterOptions(opts);
   // Off the main thread: on tens of megabytes this takes a minute or more,
   // and signals must still be handled meanwhile.
@@ -270,6 +271,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
     opts.engine ?? LlamaEngine.open(opts.model, { gpu: opts.gpu ?? "auto", threads: opts.threads, verbose: opts.verbose, cpuKernels: opts.cpuKernels, onWarning: opts.onWarning });
   try {
     const info = engine.info;
+    const lanesWanted = lanesAsked ?? defaultLanes(info.backend);
     const ctx = positiveInt(opts.ctx, Math.min(info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX), "--ctx", maxContext(info.contextLength));
     if (ctx < MIN_CTX) throw new UsageError(`--ctx must be at least ${MIN_CTX}`);
     opts.onProgress?.({ phase: "analyse", done: 0, total: data.length });

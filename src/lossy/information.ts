@@ -7,7 +7,7 @@
  */
 import { planChunks } from "../codec/chunker.js";
 import { FIXED_LANE_SETTINGS } from "../codec/compress.js";
-import { DEFAULT_LANES, DEFAULT_MAX_CTX } from "../codec/options.js";
+import { defaultLanes, DEFAULT_MAX_CTX } from "../codec/options.js";
 import type { LlamaEngine } from "../engine/engine.js";
 
 /** Between the rewrite and the original, as a reader would see a summary followed by the text. */
@@ -91,7 +91,7 @@ export async function measureInformation(original: Uint8Array, rewrite: Uint8Arr
     out.set(sep, window);
     return out;
   });
-  engine.configure({ lanes: Math.min(opts.lanes ?? DEFAULT_LANES, pieces.length), ctx, ...FIXED_LANE_SETTINGS, adapters: [] });
+  engine.configure({ lanes: Math.min(opts.lanes ?? defaultLanes(engine.info.backend), pieces.length), ctx, ...FIXED_LANE_SETTINGS, adapters: [] });
   const alone = await engine.encode(pieces, { signal: opts.signal });
   const given = await engine.encode(pieces, { contexts, signal: opts.signal });
   report.bitsAlone = sum(alone.stats.chunkModelBits);
