@@ -13,6 +13,7 @@ import { compressLossy } from "../src/lossy/compress.js";
 import { informationOfArchive } from "../src/lossy/evaluate.js";
 import { measureInformation } from "../src/lossy/information.js";
 import { DEFAULT_REWRITE_PROMPT } from "../src/lossy/prompt.js";
+import type { BenchReport } from "../src/bench/report.js";
 import { startChatServer, closedPort, completion, type ChatServer } from "./helpers/chat-server.js";
 import { llmzipAsync, tempDir } from "./helpers/cli.js";
 import { modelPath, repoRoot } from "./helpers/shared.js";
@@ -188,6 +189,36 @@ describe("lossy mode", () => {
     fs.writeFileSync(input, LONG);
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
     const base = (model = "rewriter") => ["compress", "--lossy", "--rewriter-url", server.url, "--rewriter-model", model, "-m", MODEL, "--threads", "1"];
+
+    it("bench --lossy: round trip against the rewrite, and the information kept, as info --original measures it", async () => {
+      const b = await llmzipAsync(["bench", "--lossy", "--rewriter-url", server.url, "--rewriter-model", "rewriter", "-m", MODEL, "--threads", "1", "--baselines", "gzip", "--json", input]);
+      expect(b.stderr).toBe("");
+      expect(b.status).toBe(0);
+      const report = JSON.parse(b.stdout) as BenchReport;
+      expect(report.settings.lossy?.rewriter).toMatch(/^api:rewriter@127\.0\.0\.1/);
+      const [f] = report.files;
+      const l = f?.llmzip.lossy;
+      expect(f?.llmzip.roundTrip).toBe(true);
+      expect(f?.bytes).toBe(LONG.length);
+      const r = await compressLossy(LONG, { model: MODEL, engine, rewriter: endpoint() });
+      expect(f?.llmzip.bytes).toBe(r.archive.length);
+      expect(l?.rewriteBytes).toBe(r.rewrite.length);
+      const m = await informationOfArchive(r.archive, LONG, { engine });
+      expect(l?.bitsAlone).toBeCloseTo(m.bitsAlone, 6);
+      expect(l?.bitsGivenRewrite).toBeCloseTo(m.bitsGivenRewrite, 6);
+      expect(l?.informationBits).toBeCloseTo(m.bitsAlone - m.bitsGivenRewrite, 6);
+      expect(l?.compressedBits).toBe(r.archive.length * 8);
+      expect(report.totals.llmzip.lossy?.informationBits).toBeCloseTo(l?.informationBits ?? NaN, 6);
+      // The table shows the same measures.
+      const t = await llmzipAsync(["bench", "--lossy", "--rewriter-url", server.url, "--rewriter-model", "rewriter", "-m", MODEL, "--threads", "1", "--baselines", "none", input]);
+      expect(t.status).toBe(0);
+      expect(t.stdout).toMatch(/lossy \(rewriter api:rewriter@/);
+      expect(t.stdout).toMatch(/information/);
+      // A rewriter that fails fails the run, with one line.
+      const bad = await llmzipAsync(["bench", "--lossy", "--rewriter-url", server.url, "--rewriter-model", "broken", "-m", MODEL, "--threads", "1", "--baselines", "none", input]);
+      expect(bad.status).toBe(1);
+      expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    });
 
     it("compress --lossy, decompress, info and info --original", async () => {
       const c = await llmzipAsync([...base(), input]);

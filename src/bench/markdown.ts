@@ -1,5 +1,5 @@
 import { fmtBytesRate, fmtFixed, fmtInt, fmtRate, fmtSeconds } from "./format.js";
-import type { BaselineResult, BenchReport } from "./report.js";
+import { lossyRows, type BaselineResult, type BenchReport } from "./report.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/</g, "&lt;");
 
@@ -86,6 +86,19 @@ export function renderMarkdown(report: BenchReport, opts: { chart?: string; titl
       [false, true, true, true, true, true, true, true, true, true, false],
     ),
     "",
+  );
+  const lossy = lossyRows(report);
+  if (lossy) {
+    lines.push(
+      `## Lossy: information kept (rewriter ${esc(report.settings.lossy?.rewriter ?? "")})`,
+      "",
+      "Bits of the original under the coding model, alone and after the rewrite; their difference is the information the rewrite carries. The round trip compares with the rewrite.",
+      "",
+      table(lossy.head, lossy.rows.map((r) => r.map(esc)), lossy.head.map((_, i) => i > 0)),
+      "",
+    );
+  }
+  lines.push(
     "## Baseline times",
     "",
     table(

@@ -55,6 +55,31 @@ export interface LlmzipResult {
   roundTrip: boolean;
   /** Why the round trip failed, when it did. */
   roundTripError?: string;
+  /**
+   * With --lossy: the archive holds a rewrite, so the round trip compares
+   * with the rewrite, and this says what the rewrite keeps of the original,
+   * measured under the coding model. The other fields describe the coding of
+   * the rewrite; bytes and bpb are the archive against the original.
+   */
+  lossy?: LossyResult;
+}
+
+/** What a lossy archive keeps: the coding model's bits of the original with and without the rewrite before it. */
+export interface LossyResult {
+  rewriter: string;
+  rewriteBytes: number;
+  rewriteTokens: number;
+  sections: number;
+  /** -log2 p(original) under the coding model. */
+  bitsAlone: number;
+  /** -log2 p(original | rewrite). */
+  bitsGivenRewrite: number;
+  /** bitsAlone - bitsGivenRewrite: the information the rewrite carries about the original. */
+  informationBits: number;
+  bitsPerRewriteToken: number;
+  /** The archive's size in bits, beside the information it keeps. */
+  compressedBits: number;
+  informationPerCompressedBit: number;
 }
 
 export interface FileResult {
@@ -124,6 +149,8 @@ export interface BenchReport {
     forceModel: boolean;
     /** Context mixing on (false with --no-mix; absent in reports of builds before it). */
     mix?: boolean;
+    /** With --lossy: the rewriter's identity. */
+    lossy?: { rewriter: string };
     /** Adapters mixed into every model-coded chunk. */
     adapters: { path: string; scale: number }[];
     /** With --adapter auto: the candidate sets, one chosen per chunk (the empty set is "no adapter"). */
@@ -142,3 +169,22 @@ export interface BenchReport {
   /** Every check passed (the implicit round trip included). */
   passed?: boolean;
 }
+
+/**
+ * The lossy measures as rows of strings, one per file and the totals, for
+ * the terminal table and the markdown report alike; undefined when the run
+ * was not lossy.
+ */
+export function lossyRows(report: BenchReport): { head: string[]; rows: string[][] } | undefined {
+  if (!report.settings.lossy) return undefined;
+  const n = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  const row = (file: string, bytes: number, l: LossyResult | undefined): string[] =>
+    l
+      ? [file, n(bytes), n(l.rewriteBytes), n(l.compressedBits / 8), n(l.bitsAlone, 1), n(l.bitsGivenRewrite, 1), n(l.informationBits, 1), n(l.bitsPerRewriteToken, 2), n(l.informationPerCompressedBit, 3)]
+      : [file, n(bytes), "-", "-", "-", "-", "-", "-", "-"];
+  return {
+    head: ["file", "original", "rewrite", "archive", "bits alone", "given rewrite", "information", "per rewrite token", "per archive bit"],
+    rows: [...report.files.map((f) => row(f.file, f.bytes, f.llmzip.lossy)), row("total", report.totals.bytes, report.totals.llmzip.lossy)],
+  };
+}
+

@@ -1,21 +1,27 @@
-import { compress } from "../codec/compress.js";
+import { compress, type CompressResult } from "../codec/compress.js";
 import { decompress } from "../codec/decompress.js";
 import type { AdapterChoice } from "../codec/adapter-choice.js";
-import type { AdapterSpec, LaneRun } from "../codec/options.js";
+import type { AdapterSpec, CompressOptions, LaneRun } from "../codec/options.js";
+import { parseHeader } from "../container/format.js";
 import { LlamaEngine, type GpuMode } from "../engine/engine.js";
+import type { ChatModel } from "../chat/types.js";
+import { compressLossy } from "../lossy/compress.js";
+import { withCompressedSize } from "../lossy/evaluate.js";
+import { measureInformation } from "../lossy/information.js";
+import type { RewritePrompt } from "../lossy/prompt.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { VERSION } from "../version.js";
 import { BASELINE_NAMES, measureBaseline, resolveBaselines, type BaselineName } from "./baselines.js";
 import { loadInput, type BenchInput } from "./inputs.js";
 import { describeMachine } from "./machine.js";
-import type { BaselineResult, BenchReport, FileResult, LlmzipResult, ModelSummary, Totals } from "./report.js";
+import type { BaselineResult, BenchReport, FileResult, LlmzipResult, LossyResult, ModelSummary, Totals } from "./report.js";
 
 /** Where a benchmark run is: the file, and the step within it. */
 export interface BenchProgress {
   file: string;
   index: number;
   count: number;
-  phase: "analyse" | "trial" | "encode" | "decode" | "eval" | "baselines";
+  phase: "rewrite" | "analyse" | "trial" | "encode" | "decode" | "eval" | "information" | "baselines";
   done: number;
   total: number;
 }
@@ -48,6 +54,12 @@ export interface BenchOptions {
   forceModel?: boolean;
   /** Context mixing (compress's `mix`; default on). */
   mix?: boolean;
+  /**
+   * Lossy mode: every file is rewritten by `rewriter` and the rewrite coded;
+   * the round trip compares with the rewrite, and the information the
+   * rewrite keeps about the original is measured (see {@link LossyResult}).
+   */
+  lossy?: { rewriter: ChatModel; prompt?: RewritePrompt };
   /** Baselines to try (default: all); those whose program is missing are skipped and listed. */
   baselines?: readonly BaselineName[];
   /** Where external compressors are looked up (default $PATH). */
@@ -96,7 +108,7 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
   const progress = (phase: BenchProgress["phase"], done: number, total: number) => opts.onProgress?.({ file: input.name, index, count, phase, done, total });
   let schedule: LaneRun[] | undefined;
   const t0 = performance.now();
-  const { archive, stats } = await compress(data, {
+  const codingOptions: CompressOptions = {
     model: opts.model,
     engine,
     lanes: opts.lanes,
@@ -111,7 +123,21 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
     onSchedule: (s) => {
       schedule = s;
     },
-  });
+  };
+  let rewrite: Uint8Array | undefined;
+  let lossy: LossyResult | undefined;
+  let coded: CompressResult;
+  if (opts.lossy) {
+    const r = await compressLossy(data, { ...codingOptions, ...opts.lossy, onSection: (done, total) => progress("rewrite", done, total) });
+    rewrite = r.rewrite;
+    coded = r;
+    lossy = { rewriter: r.lossy.rewriter, rewriteBytes: r.lossy.rewriteBytes, rewriteTokens: 0, sections: r.lossy.sections, bitsAlone: 0, bitsGivenRewrite: 0, informationBits: 0, bitsPerRewriteToken: 0, compressedBits: 0, informationPerCompressedBit: 0 };
+  } else {
+    coded = await compress(data, codingOptions);
+  }
+  const { archive, stats } = coded;
+  // What decompression must give back: the input, or in lossy mode the rewrite.
+  const expected = rewrite ?? data;
   const compressSeconds = (performance.now() - t0) / 1000;
   const stored = opts.hooks?.archive?.(archive, input.name) ?? archive;
 
@@ -128,8 +154,8 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
       onWarning: opts.onWarning,
     });
     const out = opts.hooks?.output?.(back.data, input.name) ?? back.data;
-    roundTrip = sameBytes(out, data);
-    if (!roundTrip) roundTripError = "the output differs from the input";
+    roundTrip = sameBytes(out, expected);
+    if (!roundTrip) roundTripError = rewrite ? "the output differs from the rewrite" : "the output differs from the input";
   } catch (e) {
     if (opts.signal?.aborted) throw e;
     roundTripError = (e as Error).message;
@@ -150,6 +176,17 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
       evalOnlySeconds += (performance.now() - t2) / 1000;
       done += r.stats.tokens;
     }
+  }
+
+  if (lossy) {
+    progress("information", 0, 1);
+    const measured = withCompressedSize(
+      await measureInformation(data, expected, { engine, ctx: parseHeader(archive).header.settings?.ctx ?? opts.ctx, lanes: opts.lanes, signal: opts.signal }),
+      archive.length,
+    );
+    const { bitsAlone, bitsGivenRewrite, informationBits, bitsPerRewriteToken, compressedBits, informationPerCompressedBit, rewriteTokens } = measured;
+    lossy = { ...lossy, rewriteTokens, bitsAlone, bitsGivenRewrite, informationBits, bitsPerRewriteToken, compressedBits, informationPerCompressedBit };
+    progress("information", 1, 1);
   }
 
   const lanes = stats.lanes;
@@ -177,6 +214,30 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
     decompressBytesPerSec: rate(data.length, decompressSeconds),
     roundTrip,
     ...(roundTripError === undefined ? {} : { roundTripError }),
+    ...(lossy ? { lossy } : {}),
+  };
+}
+
+/** Sums of the lossy measures when every file was coded lossy; per-token and per-bit ratios of the sums. */
+function lossyTotals(results: LlmzipResult[]): LossyResult | undefined {
+  const all = results.map((r) => r.lossy);
+  if (!all.length || all.some((l) => !l)) return undefined;
+  const ls = all as LossyResult[];
+  const sum = (f: (l: LossyResult) => number) => ls.reduce((n, l) => n + f(l), 0);
+  const informationBits = sum((l) => l.informationBits);
+  const rewriteTokens = sum((l) => l.rewriteTokens);
+  const compressedBits = sum((l) => l.compressedBits);
+  return {
+    rewriter: ls[0]?.rewriter ?? "",
+    rewriteBytes: sum((l) => l.rewriteBytes),
+    rewriteTokens,
+    sections: sum((l) => l.sections),
+    bitsAlone: sum((l) => l.bitsAlone),
+    bitsGivenRewrite: sum((l) => l.bitsGivenRewrite),
+    informationBits,
+    bitsPerRewriteToken: rewriteTokens ? informationBits / rewriteTokens : 0,
+    compressedBits,
+    informationPerCompressedBit: compressedBits ? informationBits / compressedBits : 0,
   };
 }
 
@@ -196,6 +257,7 @@ export function computeTotals(files: FileResult[], baselineNames: string[]): Tot
   const evalOnlySeconds = coded.length ? sumCoded((l) => l.evalOnlySeconds ?? 0) : null;
   // Token rates over the model-coded files only: the others spent no model time.
   const encodeSeconds = sumCoded((l) => (l.compressTokensPerSec ? l.tokens / l.compressTokensPerSec : 0));
+  const lossy = lossyTotals(files.map((r) => r.llmzip));
   const baselines: Record<string, BaselineResult> = {};
   for (const name of baselineNames) {
     const b = sum((r) => r.baselines[name]?.bytes ?? 0);
@@ -223,6 +285,7 @@ export function computeTotals(files: FileResult[], baselineNames: string[]): Tot
       decompressBytesPerSec: rate(bytes, decompressSeconds),
       roundTrip: files.every((r) => r.llmzip.roundTrip),
       roundTripFailures: files.filter((r) => !r.llmzip.roundTrip).length,
+      ...(lossy ? { lossy } : {}),
     },
     baselines,
   };
@@ -266,6 +329,7 @@ export async function runBench(inputs: BenchInput[], opts: BenchOptions): Promis
         ctx: opts.ctx ?? null,
         forceModel: Boolean(opts.forceModel),
         mix: opts.mix !== false,
+        ...(opts.lossy ? { lossy: { rewriter: opts.lossy.rewriter.identity } } : {}),
         adapters: opts.adapters ?? [],
         adapterCandidates: opts.adapterChoice?.candidates ?? null,
       },

@@ -1,6 +1,6 @@
 import { Chalk } from "chalk";
 import { DASH, fmtFixed, fmtInt, fmtRate } from "./format.js";
-import type { BaselineResult, BenchReport, LlmzipResult, Totals } from "./report.js";
+import { lossyRows, type BaselineResult, type BenchReport, type LlmzipResult, type Totals } from "./report.js";
 
 interface Column {
   head: string;
@@ -82,6 +82,14 @@ export function renderTable(report: BenchReport, opts: { color: boolean }): stri
     "",
     c.dim(`bits per byte (llmzip = archive, model = the model's cross-entropy on the bytes it coded); ${DASH}: not measured (no chunk coded by the model)`),
   ];
+  const lossy = lossyRows(report);
+  if (lossy) {
+    // Lossy: a second, plain table of what the rewrites keep.
+    const all = [lossy.head, ...lossy.rows];
+    const w = lossy.head.map((_, i) => Math.max(...all.map((r) => r[i]?.length ?? 0)));
+    const fmt = (r: string[]) => r.map((x, i) => (i === 0 ? x.padEnd(w[i] ?? 0) : x.padStart(w[i] ?? 0))).join("  ").trimEnd();
+    out.push("", c.bold(`lossy (rewriter ${report.settings.lossy?.rewriter}): bits of the original under the coding model, alone and after the rewrite`), c.bold(fmt(lossy.head)), ...lossy.rows.map(fmt));
+  }
   if (report.baselines.skipped.length) out.push(c.yellow(`skipped: ${report.baselines.skipped.map((s) => `${s.label} (${s.reason})`).join(", ")}`));
   out.push(c.dim(`model ${report.model.name}, ${report.model.backend}, ${report.model.threads} thread(s); machine load ${report.machine.loadAverage} on ${report.machine.cores} cores at the start`));
   return `${out.join("\n")}\n`;

@@ -17,10 +17,11 @@ import { compressAdapterOptions, type AdapterFlags } from "./adapter-options.js"
 import { addCodingOptions } from "./coding-options.js";
 import { addEngineOptions } from "./options.js";
 import { ProgressBar } from "./progress.js";
+import { addLossyOptions, openLossy, type LossyFlags } from "./lossy.js";
 import { addQaBenchCommand } from "./qa.js";
 import { modelForCompress } from "./resolve-model.js";
 
-export interface BenchFlags extends AdapterFlags {
+export interface BenchFlags extends AdapterFlags, Omit<LossyFlags, "gpu" | "rm"> {
   model?: string;
   threads?: number;
   lanes?: number;
@@ -47,7 +48,8 @@ function collectCheck(value: string, previous: Check[] = []): Check[] {
 function fileLine(r: FileResult): string {
   const best = Object.entries(r.baselines).sort((a, b) => a[1].bytes - b[1].bytes)[0];
   const vs = best ? `, best baseline ${best[0]} ${fmtFixed(best[1].bpb, 3)}` : "";
-  return `${r.file}: llmzip ${fmtFixed(r.llmzip.bpb, 3)} bits/byte${vs}; round trip ${r.llmzip.roundTrip ? "ok" : `FAILED (${r.llmzip.roundTripError})`}`;
+  const kept = r.llmzip.lossy ? `, lossy: ${fmtFixed(r.llmzip.lossy.informationBits, 0)} bits of information kept` : "";
+  return `${r.file}: llmzip ${fmtFixed(r.llmzip.bpb, 3)} bits/byte${vs}${kept}; round trip ${r.llmzip.roundTrip ? "ok" : `FAILED (${r.llmzip.roundTripError})`}`;
 }
 
 /** Writes the report files the flags ask for; the chart first, so that the markdown can point at it. */
@@ -74,6 +76,8 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
   const adapterOptions = compressAdapterOptions(flags);
   const model = modelForCompress(flags.model);
   const files = expandInputs(inputs);
+  // Opened once for the run, like the coding model.
+  const lossy = await openLossy({ ...flags, gpu: flags.gpu ?? "auto" });
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.on("SIGINT", onSignal);
@@ -92,6 +96,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
       cpuKernels: flags.cpuKernels,
       forceModel: flags.forceModel,
       mix: flags.mix,
+      lossy,
       baselines: flags.baselines,
       signal: controller.signal,
       verbose: flags.verbose,
@@ -103,7 +108,8 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
           barFile = p.file;
           bar = new ProgressBar(`[${p.index + 1}/${p.count}] ${p.file}`, rep);
         }
-        bar?.update(p.phase === "baselines" ? { ...p, unit: "" } : p);
+        const unit = p.phase === "rewrite" ? "sections" : p.phase === "baselines" || p.phase === "information" ? "" : undefined;
+        bar?.update(unit === undefined ? p : { ...p, unit });
       },
       onFile: (r) => {
         bar?.stop();
@@ -118,6 +124,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
     throw e;
   } finally {
     bar?.stop();
+    await lossy?.rewriter.close();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
@@ -139,7 +146,7 @@ export function register(program: Command): void {
     .description("compare llmzip with gzip, brotli, xz, zstd and bzip2 on files, checking every round trip")
     .argument("<paths...>", "files and folders (folders are searched recursively)");
   addEngineOptions(cmd);
-  addCodingOptions(cmd)
+  addLossyOptions(addCodingOptions(cmd))
     .option("--baselines <list>", `compressors to compare: comma-separated from gzip,brotli,xz,zstd,bzip2, or none (default: all found)`, parseBaselineList)
     .option("--check <expr>", "fail (exit 1) unless the condition holds; repeatable (see below)", collectCheck)
     .option("--json", "print one JSON document instead of the table")
@@ -166,7 +173,8 @@ Examples:
   llmzip bench -m model.gguf docs/
   llmzip bench -m model.gguf --json data/*.txt > bench.json
   llmzip bench -m model.gguf --markdown report.md --chart report.svg corpus/
-  llmzip bench -m model.gguf --baselines none --check roundTrip --check 'overheadPct<=0.5' a.txt`,
+  llmzip bench -m model.gguf --baselines none --check roundTrip --check 'overheadPct<=0.5' a.txt
+  llmzip bench -m model.gguf --lossy --rewriter instruct.gguf --json articles/   # information kept by the rewrites`,
     )
     .action(async (paths: string[], flags: BenchFlags) => {
       try {
