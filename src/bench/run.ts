@@ -124,20 +124,18 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
       schedule = s;
     },
   };
-  let rewrite: Uint8Array | undefined;
-  let lossy: LossyResult | undefined;
+  let rewritten: { rewrite: Uint8Array; rewriter: string; sections: number } | undefined;
   let coded: CompressResult;
   if (opts.lossy) {
     const r = await compressLossy(data, { ...codingOptions, ...opts.lossy, onSection: (done, total) => progress("rewrite", done, total) });
-    rewrite = r.rewrite;
+    rewritten = { rewrite: r.rewrite, rewriter: r.lossy.rewriter, sections: r.lossy.sections };
     coded = r;
-    lossy = { rewriter: r.lossy.rewriter, rewriteBytes: r.lossy.rewriteBytes, rewriteTokens: 0, sections: r.lossy.sections, bitsAlone: 0, bitsGivenRewrite: 0, informationBits: 0, bitsPerRewriteToken: 0, compressedBits: 0, informationPerCompressedBit: 0 };
   } else {
     coded = await compress(data, codingOptions);
   }
   const { archive, stats } = coded;
   // What decompression must give back: the input, or in lossy mode the rewrite.
-  const expected = rewrite ?? data;
+  const expected = rewritten?.rewrite ?? data;
   const compressSeconds = (performance.now() - t0) / 1000;
   const stored = opts.hooks?.archive?.(archive, input.name) ?? archive;
 
@@ -155,7 +153,7 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
     });
     const out = opts.hooks?.output?.(back.data, input.name) ?? back.data;
     roundTrip = sameBytes(out, expected);
-    if (!roundTrip) roundTripError = rewrite ? "the output differs from the rewrite" : "the output differs from the input";
+    if (!roundTrip) roundTripError = rewritten ? "the output differs from the rewrite" : "the output differs from the input";
   } catch (e) {
     if (opts.signal?.aborted) throw e;
     roundTripError = (e as Error).message;
@@ -178,14 +176,24 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
     }
   }
 
-  if (lossy) {
+  let lossy: LossyResult | undefined;
+  if (rewritten) {
     progress("information", 0, 1);
-    const measured = withCompressedSize(
-      await measureInformation(data, expected, { engine, ctx: parseHeader(archive).header.settings?.ctx ?? opts.ctx, lanes: opts.lanes, signal: opts.signal }),
-      archive.length,
-    );
-    const { bitsAlone, bitsGivenRewrite, informationBits, bitsPerRewriteToken, compressedBits, informationPerCompressedBit, rewriteTokens } = measured;
-    lossy = { ...lossy, rewriteTokens, bitsAlone, bitsGivenRewrite, informationBits, bitsPerRewriteToken, compressedBits, informationPerCompressedBit };
+    // With the archive's context size, as `info --original` measures it.
+    const ctx = parseHeader(archive).header.settings?.ctx ?? opts.ctx;
+    const m = withCompressedSize(await measureInformation(data, rewritten.rewrite, { engine, ctx, lanes: opts.lanes, signal: opts.signal }), archive.length);
+    lossy = {
+      rewriter: rewritten.rewriter,
+      rewriteBytes: rewritten.rewrite.length,
+      rewriteTokens: m.rewriteTokens,
+      sections: rewritten.sections,
+      bitsAlone: m.bitsAlone,
+      bitsGivenRewrite: m.bitsGivenRewrite,
+      informationBits: m.informationBits,
+      bitsPerRewriteToken: m.bitsPerRewriteToken,
+      compressedBits: m.compressedBits,
+      informationPerCompressedBit: m.informationPerCompressedBit,
+    };
     progress("information", 1, 1);
   }
 
