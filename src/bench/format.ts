@@ -1,4 +1,5 @@
 /** Number formatting shared by the bench table, markdown report and chart. */
+import type { BenchReport, LossyResult } from "./report.js";
 
 export const DASH = "-";
 
@@ -28,4 +29,28 @@ export function fmtBytesRate(n: number | null | undefined): string {
 export function fmtSeconds(s: number | null | undefined): string {
   if (s === null || s === undefined) return DASH;
   return s >= 10 ? `${s.toFixed(0)} s` : s >= 0.1 ? `${s.toFixed(1)} s` : `${(s * 1000).toFixed(0)} ms`;
+}
+
+/**
+ * The lossy measures as rows of strings, one per file and the totals, for
+ * the terminal table and the markdown report alike; undefined when the run
+ * was not lossy.
+ */
+export function lossyRows(report: BenchReport): { head: string[]; rows: string[][] } | undefined {
+  if (!report.settings.lossy) return undefined;
+  const row = (file: string, bytes: number, l: LossyResult | undefined): string[] => [
+    file,
+    fmtInt(bytes),
+    fmtInt(l?.rewriteBytes),
+    fmtInt(l && l.compressedBits / 8),
+    fmtFixed(l?.bitsAlone, 1),
+    fmtFixed(l?.bitsGivenRewrite, 1),
+    fmtFixed(l?.informationBits, 1),
+    fmtFixed(l?.bitsPerRewriteToken, 2),
+    fmtFixed(l?.informationPerCompressedBit, 3),
+  ];
+  return {
+    head: ["file", "original", "rewrite", "archive", "bits alone", "given rewrite", "information", "per rewrite token", "per archive bit"],
+    rows: [...report.files.map((f) => row(f.file, f.bytes, f.llmzip.lossy)), row("total", report.totals.bytes, report.totals.llmzip.lossy)],
+  };
 }

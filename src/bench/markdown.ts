@@ -1,5 +1,5 @@
-import { fmtBytesRate, fmtFixed, fmtInt, fmtRate, fmtSeconds } from "./format.js";
-import { lossyRows, type BaselineResult, type BenchReport } from "./report.js";
+import { fmtBytesRate, fmtFixed, fmtInt, fmtRate, fmtSeconds, lossyRows } from "./format.js";
+import type { BaselineResult, BenchReport } from "./report.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/</g, "&lt;");
 

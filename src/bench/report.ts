@@ -169,22 +169,3 @@ export interface BenchReport {
   /** Every check passed (the implicit round trip included). */
   passed?: boolean;
 }
-
-/**
- * The lossy measures as rows of strings, one per file and the totals, for
- * the terminal table and the markdown report alike; undefined when the run
- * was not lossy.
- */
-export function lossyRows(report: BenchReport): { head: string[]; rows: string[][] } | undefined {
-  if (!report.settings.lossy) return undefined;
-  const n = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-  const row = (file: string, bytes: number, l: LossyResult | undefined): string[] =>
-    l
-      ? [file, n(bytes), n(l.rewriteBytes), n(l.compressedBits / 8), n(l.bitsAlone, 1), n(l.bitsGivenRewrite, 1), n(l.informationBits, 1), n(l.bitsPerRewriteToken, 2), n(l.informationPerCompressedBit, 3)]
-      : [file, n(bytes), "-", "-", "-", "-", "-", "-", "-"];
-  return {
-    head: ["file", "original", "rewrite", "archive", "bits alone", "given rewrite", "information", "per rewrite token", "per archive bit"],
-    rows: [...report.files.map((f) => row(f.file, f.bytes, f.llmzip.lossy)), row("total", report.totals.bytes, report.totals.llmzip.lossy)],
-  };
-}
-

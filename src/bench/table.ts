@@ -1,6 +1,6 @@
 import { Chalk } from "chalk";
-import { DASH, fmtFixed, fmtInt, fmtRate } from "./format.js";
-import { lossyRows, type BaselineResult, type BenchReport, type LlmzipResult, type Totals } from "./report.js";
+import { DASH, fmtFixed, fmtInt, fmtRate, lossyRows } from "./format.js";
+import type { BaselineResult, BenchReport, LlmzipResult, Totals } from "./report.js";
 
 interface Column {
   head: string;
@@ -27,6 +27,15 @@ function llmCells(l: LlmzipResult | Totals["llmzip"]): Cell[] {
     { text: fmtRate(l.evalOnlyTokensPerSec) },
     l.roundTrip ? { text: "ok", style: "good" } : { text: "FAILED", style: "bad" },
   ];
+}
+
+/** Each column's width: its widest text, head included. */
+function columnWidths(head: string[], rows: string[][]): number[] {
+  return head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+}
+
+function padCell(text: string, width: number, align: Column["align"]): string {
+  return align === "right" ? text.padStart(width) : text.padEnd(width);
 }
 
 /**
@@ -56,8 +65,8 @@ export function renderTable(report: BenchReport, opts: { color: boolean }): stri
   });
   const t = report.totals;
   const totalRow: Cell[] = [{ text: "total" }, { text: fmtInt(t.bytes) }, { text: fmtInt(t.llmzip.bytes) }, ...bpbCells(t.llmzip, t.baselines, names), ...llmCells(t.llmzip)];
-  const widths = columns.map((col, i) => Math.max(col.head.length, ...[...body, totalRow].map((r) => r[i]?.text.length ?? 0)));
-  const pad = (text: string, i: number) => (columns[i]?.align === "right" ? text.padStart(widths[i] ?? 0) : text.padEnd(widths[i] ?? 0));
+  const widths = columnWidths(columns.map((col) => col.head), [...body, totalRow].map((r) => r.map((cell) => cell.text)));
+  const pad = (text: string, i: number) => padCell(text, widths[i] ?? 0, columns[i]?.align ?? "left");
   const paint = (cell: Cell, i: number) => {
     const text = pad(cell.text, i);
     switch (cell.style) {
@@ -85,9 +94,8 @@ export function renderTable(report: BenchReport, opts: { color: boolean }): stri
   const lossy = lossyRows(report);
   if (lossy) {
     // Lossy: a second, plain table of what the rewrites keep.
-    const all = [lossy.head, ...lossy.rows];
-    const w = lossy.head.map((_, i) => Math.max(...all.map((r) => r[i]?.length ?? 0)));
-    const fmt = (r: string[]) => r.map((x, i) => (i === 0 ? x.padEnd(w[i] ?? 0) : x.padStart(w[i] ?? 0))).join("  ").trimEnd();
+    const w = columnWidths(lossy.head, lossy.rows);
+    const fmt = (r: string[]) => r.map((x, i) => padCell(x, w[i] ?? 0, i === 0 ? "left" : "right")).join("  ").trimEnd();
     out.push("", c.bold(`lossy (rewriter ${report.settings.lossy?.rewriter}): bits of the original under the coding model, alone and after the rewrite`), c.bold(fmt(lossy.head)), ...lossy.rows.map(fmt));
   }
   if (report.baselines.skipped.length) out.push(c.yellow(`skipped: ${report.baselines.skipped.map((s) => `${s.label} (${s.reason})`).join(", ")}`));
