@@ -250,15 +250,18 @@ class Engine : public Napi::ObjectWrap<Engine> {
     const int32_t threads = o.Get("threads").As<Napi::Number>().Int32Value();
     const bool flash = o.Get("flashAttention").ToBoolean();
     const std::string kvType = o.Get("kvType").As<Napi::String>();
+    // Span mode refeeds up to carry + 1 tokens per lane in one step.
+    const int32_t batchRows = o.Has("batchRows") ? o.Get("batchRows").As<Napi::Number>().Int32Value() : lanes;
     if (lanes < 1 || ctxPerLane < 2 || threads < 1) throw Napi::RangeError::New(env, "lanes, ctx and threads must be positive");
+    if (batchRows < lanes || batchRows > lanes * ctxPerLane) throw Napi::RangeError::New(env, "batchRows must be from lanes to lanes x ctx");
 
     if (ctx_) llama_free(ctx_);
     ctx_ = nullptr;
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = static_cast<uint32_t>(lanes) * static_cast<uint32_t>(ctxPerLane);
     cp.n_seq_max = static_cast<uint32_t>(lanes);
-    cp.n_batch = static_cast<uint32_t>(lanes);
-    cp.n_ubatch = static_cast<uint32_t>(lanes);
+    cp.n_batch = static_cast<uint32_t>(batchRows);
+    cp.n_ubatch = static_cast<uint32_t>(batchRows);
     cp.n_threads = threads;
     cp.n_threads_batch = threads;
     cp.flash_attn_type = flash ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
@@ -302,11 +305,20 @@ class Engine : public Napi::ObjectWrap<Engine> {
       throw Napi::Error::New(env, "cannot attach the adapters to the context: " + takeLastError());
     }
     lanes_ = lanes;
+    batchRows_ = batchRows;
     return env.Undefined();
   }
 
   Napi::Value Encode(const Napi::CallbackInfo& info);
   Napi::Value Decode(const Napi::CallbackInfo& info);
+
+  // What the configured context can run: the start token, and in span mode one chunk per lane and batches that fit.
+  void checkRunShape(Napi::Env env, const llmzip::LaneRunConfig& cfg, size_t chunks) const {
+    if (cfg.startToken < 0 || cfg.startToken >= cfg.nVocab) throw Napi::RangeError::New(env, "start token out of the vocabulary");
+    if (!cfg.span.enabled()) return;
+    if (chunks > static_cast<size_t>(lanes_)) throw Napi::RangeError::New(env, "span mode takes at most one span per lane");
+    if (cfg.span.maxRows(lanes_) > batchRows_) throw Napi::RangeError::New(env, "the context was configured for smaller batches than this span window needs");
+  }
 
   Napi::Value Progress(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(progress_.load()));
@@ -328,6 +340,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   llama_context* ctx_ = nullptr;
   std::vector<llama_adapter_lora*> adapters_;
   int32_t lanes_ = 0;
+  int32_t batchRows_ = 0;
   std::atomic<bool> busy_{false};
   std::atomic<bool> cancel_{false};
   std::atomic<int64_t> progress_{0};
@@ -353,7 +366,7 @@ class LaneWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      llmzip::LlamaLogits source(engine_->ctx_, cfg_.lanes, engine_->cancel_);
+      llmzip::LlamaLogits source(engine_->ctx_, cfg_.span.maxRows(cfg_.lanes), engine_->cancel_);
       llmzip::runLanes(source, cfg_, chunks_, decoding_, &stream_, &out_, stats_, engine_->progress_, engine_->cancel_);
     } catch (const llmzip::CorruptStream& e) {
       corrupt_ = true;
@@ -413,6 +426,18 @@ int32_t mixerId(const Napi::Object& opts) {
   return id;
 }
 
+// opts.span: { window, carry } selects span mode (see SpanWindow).
+llmzip::SpanWindow spanWindow(const Napi::Object& opts) {
+  llmzip::SpanWindow span;
+  if (!opts.Has("span") || !opts.Get("span").IsObject()) return span;
+  Napi::Object w = opts.Get("span").As<Napi::Object>();
+  span.window = w.Get("window").As<Napi::Number>().Int32Value();
+  span.carry = w.Get("carry").As<Napi::Number>().Int32Value();
+  if (span.window < 2 || span.carry < 0 || span.carry > span.window - 2)
+    throw Napi::RangeError::New(opts.Env(), "span mode needs a window of at least 2 cells carrying 0 to window-2 tokens");
+  return span;
+}
+
 llmzip::LaneRunConfig runConfig(llama_model* model, int32_t lanes, const Napi::Object& opts) {
   llmzip::LaneRunConfig cfg;
   cfg.lanes = lanes;
@@ -420,6 +445,7 @@ llmzip::LaneRunConfig runConfig(llama_model* model, int32_t lanes, const Napi::O
   cfg.startToken = opts.Get("startToken").As<Napi::Number>().Int32Value();
   cfg.skipCoding = opts.Has("skipCoding") && opts.Get("skipCoding").ToBoolean();
   cfg.mixer = mixerId(opts);
+  cfg.span = spanWindow(opts);
   return cfg;
 }
 
@@ -433,7 +459,7 @@ std::vector<std::vector<int32_t>> tokenLists(Napi::Env env, const Napi::Value& v
     if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
       throw Napi::TypeError::New(env, std::string(what) + " must be an array of Int32Array");
     Napi::Int32Array a = item.As<Napi::Int32Array>();
-    if (a.ElementLength() > (1u << 24)) throw Napi::RangeError::New(env, std::string(what) + ": a sequence is too long");
+    if (a.ElementLength() > 0x7fffffffu) throw Napi::RangeError::New(env, std::string(what) + ": a sequence is too long");
     out[i].assign(a.Data(), a.Data() + a.ElementLength());
   }
   return out;
@@ -452,20 +478,17 @@ class RowLogits : public llmzip::LogitSource {
     }
   }
   void begin() override {}
-  void evaluate(const std::vector<llmzip::LaneSchedule::Slot>& active, const std::vector<int32_t>&,
-                const std::vector<uint8_t>&, const std::vector<int32_t>&) override {
-    active_ = active;
-  }
+  void evaluate(const std::vector<llmzip::Row>& rows, const std::vector<int32_t>&) override { active_ = rows; }
   const float* logits(int32_t row) override {
-    const auto& s = active_[static_cast<size_t>(row)];
-    return rows_ + (start_[static_cast<size_t>(s.chunk)] + static_cast<size_t>(s.pos)) * static_cast<size_t>(vocab_);
+    const auto& r = active_[static_cast<size_t>(row)];
+    return rows_ + (start_[static_cast<size_t>(r.chunk)] + static_cast<size_t>(r.pos)) * static_cast<size_t>(vocab_);
   }
 
  private:
   const float* rows_;
   int32_t vocab_;
   std::vector<size_t> start_;
-  std::vector<llmzip::LaneSchedule::Slot> active_;
+  std::vector<llmzip::Row> active_;
 };
 
 // Options of the model-free coder: { mixer, lanes, chunkLengths } (one chunk on one lane by default).
@@ -481,6 +504,7 @@ RowRun rowRun(Napi::Env env, const Napi::Value& optsValue, int32_t vocab, size_t
   if (!optsValue.IsObject()) return r;
   Napi::Object opts = optsValue.As<Napi::Object>();
   r.cfg.mixer = mixerId(opts);
+  r.cfg.span = spanWindow(opts);
   if (opts.Has("lanes")) r.cfg.lanes = opts.Get("lanes").As<Napi::Number>().Int32Value();
   if (r.cfg.lanes < 1 || r.cfg.lanes > 1024) throw Napi::RangeError::New(env, "lanes must be 1 to 1024");
   if (opts.Get("chunkLengths").IsArray()) {
@@ -506,6 +530,7 @@ Napi::Object statsObject(Napi::Env env, const llmzip::LaneRunStats& st) {
   s.Set("tableBits", st.tableBits);
   s.Set("decodeSeconds", st.decodeSeconds);
   s.Set("codingSeconds", st.codingSeconds);
+  if (st.gaveUpAtStep >= 0) s.Set("gaveUpAtStep", static_cast<double>(st.gaveUpAtStep));
   Napi::Float64Array bits = Napi::Float64Array::New(env, st.chunkBits.size());
   for (size_t i = 0; i < st.chunkBits.size(); ++i) bits[i] = st.chunkBits[i];
   s.Set("chunkBits", bits);
@@ -606,7 +631,18 @@ Napi::Value Engine::Encode(const Napi::CallbackInfo& info) {
         cfg.prefixLengths.push_back(static_cast<int32_t>(n));
       }
     }
-    if (cfg.startToken < 0 || cfg.startToken >= cfg.nVocab) throw Napi::RangeError::New(env, "start token out of the vocabulary");
+    if (opts.Get("giveUp").IsArray()) {
+      Napi::Array g = opts.Get("giveUp").As<Napi::Array>();
+      for (uint32_t i = 0; i < g.Length(); ++i) {
+        Napi::Object c = g.Get(i).As<Napi::Object>();
+        const double step = c.Get("step").As<Napi::Number>().DoubleValue();
+        if (!(step >= 1) || (!cfg.giveUp.steps.empty() && step <= static_cast<double>(cfg.giveUp.steps.back())))
+          throw Napi::RangeError::New(env, "give-up checkpoints must be ascending step counts");
+        cfg.giveUp.steps.push_back(static_cast<int64_t>(step));
+        cfg.giveUp.maxBits.push_back(c.Get("maxBits").As<Napi::Number>().DoubleValue());
+      }
+    }
+    checkRunShape(env, cfg, chunks.size());
     cancel_.store(false);
     progress_.store(0);
     auto* w = new LaneWorker(env, this, Value(), false, cfg, std::move(chunks), {});
@@ -637,7 +673,7 @@ Napi::Value Engine::Decode(const Napi::CallbackInfo& info) {
     std::vector<std::vector<int32_t>> chunks(lengths.Length());
     for (uint32_t i = 0; i < lengths.Length(); ++i) {
       const double n = lengths.Get(i).As<Napi::Number>().DoubleValue();
-      if (!(n >= 0 && n <= (1 << 24))) throw Napi::RangeError::New(env, "chunk token count out of range");
+      if (!(n >= 0 && n <= 2147483647.0)) throw Napi::RangeError::New(env, "chunk token count out of range");
       if (!prefixes.empty()) {
         chunks[i] = std::move(prefixes[i]);
         cfg.prefixLengths.push_back(static_cast<int32_t>(chunks[i].size()));
@@ -645,7 +681,7 @@ Napi::Value Engine::Decode(const Napi::CallbackInfo& info) {
       // Not allocated here: a header can declare far more tokens than its stream holds.
       cfg.decodeLengths.push_back(static_cast<int32_t>(n));
     }
-    if (cfg.startToken < 0 || cfg.startToken >= cfg.nVocab) throw Napi::RangeError::New(env, "start token out of the vocabulary");
+    checkRunShape(env, cfg, chunks.size());
     cfg.skipCoding = false;
     cancel_.store(false);
     progress_.store(0);

@@ -50,8 +50,8 @@ struct LlamaLogits::Batch {
   ~Batch() { llama_batch_free(batch); }
 };
 
-LlamaLogits::LlamaLogits(llama_context* ctx, int32_t lanes, const std::atomic<bool>& cancel)
-    : ctx_(ctx), batch_(new Batch(lanes)), cancel_(cancel) {}
+LlamaLogits::LlamaLogits(llama_context* ctx, int32_t maxRows, const std::atomic<bool>& cancel)
+    : ctx_(ctx), maxRows_(maxRows), batch_(new Batch(maxRows)), cancel_(cancel) {}
 
 LlamaLogits::~LlamaLogits() { delete batch_; }
 
@@ -61,18 +61,18 @@ void LlamaLogits::begin() {
   llama_memory_clear(llama_get_memory(ctx_), true);
 }
 
-void LlamaLogits::evaluate(const std::vector<LaneSchedule::Slot>& active, const std::vector<int32_t>& inputs,
-                           const std::vector<uint8_t>& wanted, const std::vector<int32_t>& started) {
+void LlamaLogits::evaluate(const std::vector<Row>& rows, const std::vector<int32_t>& cleared) {
   llama_memory_t mem = llama_get_memory(ctx_);
-  for (int32_t lane : started) llama_memory_seq_rm(mem, lane, -1, -1);
+  for (int32_t lane : cleared) llama_memory_seq_rm(mem, lane, -1, -1);
+  if (static_cast<int32_t>(rows.size()) > maxRows_) throw std::runtime_error("a step holds more rows than the context's batch");
   llama_batch& batch = batch_->batch;
-  batch.n_tokens = static_cast<int32_t>(active.size());
-  for (size_t i = 0; i < active.size(); ++i) {
-    batch.token[i] = inputs[i];
-    batch.pos[i] = active[i].pos;
+  batch.n_tokens = static_cast<int32_t>(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    batch.token[i] = rows[i].input;
+    batch.pos[i] = rows[i].cell;
     batch.n_seq_id[i] = 1;
-    batch.seq_id[i][0] = active[i].lane;
-    batch.logits[i] = wanted[i];
+    batch.seq_id[i][0] = rows[i].lane;
+    batch.logits[i] = rows[i].wanted;
   }
   const int32_t rc = llama_decode(ctx_, batch);
   if (rc != 0) {
@@ -88,6 +88,74 @@ const float* LlamaLogits::logits(int32_t row) {
   return l;
 }
 
+namespace {
+
+// The steps of a run as batches of rows. Chunk mode follows the LaneSchedule
+// (chunks handed to idle lanes in order, context prefixes fed one token per
+// step); span mode gives lane i chunk i and slides its window (SpanWindow).
+class StepPlanner {
+ public:
+  StepPlanner(const LaneRunConfig& cfg, const std::vector<int32_t>& lengths, const std::vector<int32_t>& prefix)
+      : cfg_(cfg), lengths_(lengths), prefix_(prefix), schedule_(cfg.lanes, lengths) {
+    if (cfg.span.enabled()) {
+      if (cfg.span.carry < 0 || cfg.span.carry > cfg.span.window - 2) throw std::runtime_error("the window must carry 0 to window-2 tokens");
+      if (static_cast<int32_t>(lengths.size()) > cfg.lanes) throw std::runtime_error("span mode takes one chunk per lane");
+      next_.assign(lengths.size(), 0);
+      ctxStart_.assign(lengths.size(), 0);
+    }
+  }
+
+  // This step's rows; false when every chunk is done. Tokens are read from
+  // `chunks` only at positions already known.
+  bool next(const std::vector<std::vector<int32_t>>& chunks, std::vector<Row>& rows, std::vector<int32_t>& cleared) {
+    rows.clear();
+    cleared.clear();
+    if (!cfg_.span.enabled()) {
+      if (!schedule_.next(active_, started_)) return false;
+      cleared = started_;
+      for (const auto& s : active_) {
+        const int32_t input = s.pos == 0 ? cfg_.startToken : chunks[s.chunk][s.pos - 1];
+        // Context positions need no prediction: the next token is known.
+        rows.push_back({s.lane, s.pos, input, s.pos + 1 > prefix_[s.chunk], s.chunk, s.pos});
+      }
+      return true;
+    }
+    const int32_t window = cfg_.span.window, carry = cfg_.span.carry;
+    for (int32_t lane = 0; lane < static_cast<int32_t>(lengths_.size()); ++lane) {
+      const int32_t p = next_[lane];
+      if (p >= lengths_[lane]) continue;
+      const std::vector<int32_t>& span = chunks[lane];
+      if (p == 0) cleared.push_back(lane);
+      if (p - ctxStart_[lane] == window) {
+        // The window is full: a fresh one with the last `carry` tokens refed.
+        cleared.push_back(lane);
+        ctxStart_[lane] = p - carry;
+        rows.push_back({lane, 0, cfg_.startToken, false, lane, -1});
+        for (int32_t k = 1; k <= carry; ++k) rows.push_back({lane, k, span[ctxStart_[lane] + k - 1], false, lane, -1});
+        rows.back().wanted = true;
+        rows.back().pos = p;
+      } else {
+        const int32_t cell = p - ctxStart_[lane];
+        rows.push_back({lane, cell, cell == 0 ? cfg_.startToken : span[p - 1], true, lane, p});
+      }
+      next_[lane] = p + 1;
+    }
+    return !rows.empty();
+  }
+
+ private:
+  const LaneRunConfig& cfg_;
+  const std::vector<int32_t>& lengths_;
+  const std::vector<int32_t>& prefix_;
+  LaneSchedule schedule_;
+  std::vector<LaneSchedule::Slot> active_;
+  std::vector<int32_t> started_;
+  std::vector<int32_t> next_;      // span mode: per lane, the next position to predict
+  std::vector<int32_t> ctxStart_;  // span mode: per lane, the span position whose token sits in cell 1
+};
+
+}  // namespace
+
 void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::vector<int32_t>>& chunks,
               bool decoding, const std::vector<uint8_t>* stream, std::vector<uint8_t>* out,
               LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel) {
@@ -95,6 +163,7 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
   std::vector<int32_t> prefix(nChunks, 0);
   if (!cfg.prefixLengths.empty()) {
     if (cfg.prefixLengths.size() != nChunks) throw std::runtime_error("one context length per chunk is needed");
+    if (cfg.span.enabled()) throw std::runtime_error("span mode takes no context prefixes");
     prefix = cfg.prefixLengths;
   }
   std::vector<int32_t> lengths(nChunks);
@@ -120,73 +189,72 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
 
   stats.chunkBits.assign(nChunks, 0.0);
   stats.chunkModelBits.assign(nChunks, 0.0);
-  LaneSchedule schedule(cfg.lanes, lengths);
+  StepPlanner planner(cfg, lengths, prefix);
   source.begin();
 
   FreqTable table;
   RangeEncoder encoder;
   RangeDecoder decoder(decoding && stream ? stream->data() : nullptr, decoding && stream ? stream->size() : 0);
 
-  std::vector<LaneSchedule::Slot> active;
-  std::vector<int32_t> started;
-  std::vector<int32_t> inputs;
-  std::vector<uint8_t> wanted;
-  while (schedule.next(active, started)) {
+  size_t nextGiveUp = 0;
+  std::vector<Row> rows;
+  std::vector<int32_t> cleared;
+  while (planner.next(chunks, rows, cleared)) {
     if (cancel.load(std::memory_order_relaxed)) throw std::runtime_error("cancelled");
-    inputs.resize(active.size());
-    wanted.resize(active.size());
-    for (size_t i = 0; i < active.size(); ++i) {
-      const auto& s = active[i];
-      inputs[i] = s.pos == 0 ? cfg.startToken : chunks[s.chunk][s.pos - 1];
-      // Context positions need no prediction: the next token is known.
-      wanted[i] = s.pos + 1 > prefix[s.chunk] ? 1 : 0;
-    }
-
     const auto t0 = Clock::now();
-    source.evaluate(active, inputs, wanted, started);
+    source.evaluate(rows, cleared);
     stats.decodeSeconds += secondsSince(t0);
 
     const auto t1 = Clock::now();
-    if (!cfg.skipCoding) {
-      for (size_t i = 0; i < active.size(); ++i) {
-        const auto& s = active[i];
-        if (s.pos < prefix[s.chunk]) {
-          if (mixer) mixer->update(s.lane, s.chunk, s.pos, chunks[s.chunk][s.pos]);
-          continue;
-        }
-        const float* logits = source.logits(static_cast<int32_t>(i));
-        if (!table.prepare(logits, cfg.nVocab)) {
-          if (decoding) throw CorruptStream("the model produces NaN or infinite logits with the archive's settings");
-          throw std::runtime_error("the model produced NaN or infinite logits");
-        }
-        if (mixer) mixer->predict(s.lane, s.chunk, s.pos, table);
-        else table.fill();
-        int32_t tok;
-        uint64_t cum;
-        if (decoding) {
-          tok = table.find(decoder.target(), &cum);
-          decoder.consume(cum, table.freq[tok]);
-          if (decoder.exhausted()) throw CorruptStream("the coded stream ends before its last token");
-          chunks[s.chunk].push_back(tok);  // a lane decodes its chunk's positions in order
-        } else {
-          tok = chunks[s.chunk][s.pos];
-          if (tok < 0 || tok >= cfg.nVocab) throw std::runtime_error("token id out of the vocabulary");
-          cum = table.cumulative(tok);
-          encoder.encode(cum, table.freq[tok]);
-        }
-        if (mixer) mixer->update(s.lane, s.chunk, s.pos, tok);
-        const double modelBits = table.modelBits(logits, tok);
-        stats.modelBits += modelBits;
-        stats.chunkModelBits[s.chunk] += modelBits;
-        const double bits = static_cast<double>(kTotalBits) - std::log2(static_cast<double>(table.freq[tok]));
-        stats.tableBits += bits;
-        stats.chunkBits[s.chunk] += bits;
+    int64_t coded = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      if (r.pos < 0) continue;  // a refed token: already coded and learnt from
+      ++coded;
+      if (cfg.skipCoding) continue;
+      if (!r.wanted) {
+        if (mixer) mixer->update(r.lane, r.chunk, r.pos, chunks[r.chunk][r.pos]);
+        continue;
       }
+      const float* logits = source.logits(static_cast<int32_t>(i));
+      if (!table.prepare(logits, cfg.nVocab)) {
+        if (decoding) throw CorruptStream("the model produces NaN or infinite logits with the archive's settings");
+        throw std::runtime_error("the model produced NaN or infinite logits");
+      }
+      if (mixer) mixer->predict(r.lane, r.chunk, r.pos, table);
+      else table.fill();
+      int32_t tok;
+      uint64_t cum;
+      if (decoding) {
+        tok = table.find(decoder.target(), &cum);
+        decoder.consume(cum, table.freq[tok]);
+        if (decoder.exhausted()) throw CorruptStream("the coded stream ends before its last token");
+        chunks[r.chunk].push_back(tok);  // a lane decodes its chunk's positions in order
+      } else {
+        tok = chunks[r.chunk][r.pos];
+        if (tok < 0 || tok >= cfg.nVocab) throw std::runtime_error("token id out of the vocabulary");
+        cum = table.cumulative(tok);
+        encoder.encode(cum, table.freq[tok]);
+      }
+      if (mixer) mixer->update(r.lane, r.chunk, r.pos, tok);
+      const double modelBits = table.modelBits(logits, tok);
+      stats.modelBits += modelBits;
+      stats.chunkModelBits[r.chunk] += modelBits;
+      const double bits = static_cast<double>(kTotalBits) - std::log2(static_cast<double>(table.freq[tok]));
+      stats.tableBits += bits;
+      stats.chunkBits[r.chunk] += bits;
     }
     stats.codingSeconds += secondsSince(t1);
-    stats.tokens += static_cast<int64_t>(active.size());
+    stats.tokens += coded;
     stats.steps += 1;
-    progress.fetch_add(static_cast<int64_t>(active.size()), std::memory_order_relaxed);
+    progress.fetch_add(coded, std::memory_order_relaxed);
+    if (!decoding && nextGiveUp < cfg.giveUp.steps.size() && stats.steps >= cfg.giveUp.steps[nextGiveUp]) {
+      if (stats.tableBits > cfg.giveUp.maxBits[nextGiveUp]) {
+        stats.gaveUpAtStep = stats.steps;
+        return;
+      }
+      ++nextGiveUp;
+    }
   }
   if (!decoding && !cfg.skipCoding && out) *out = encoder.finish();
 }

@@ -27,6 +27,7 @@ struct LaneRunStats {
   double decodeSeconds = 0;  // time inside llama_decode
   double codingSeconds = 0;  // frequency tables + range coding
   int64_t steps = 0;
+  int64_t gaveUpAtStep = -1;  // the checkpoint at which encoding gave up, else -1
   std::vector<double> chunkBits;       // tableBits per chunk: lets the caller compare each chunk with its fallback
   std::vector<double> chunkModelBits;  // modelBits per chunk
 };
@@ -57,36 +58,70 @@ class LaneSchedule {
   std::vector<int32_t> lanePos_;
 };
 
+// One row of a llama_decode batch: an input token at a lane's KV cell. Rows
+// that predict a coded token (`wanted`) name the chunk and position they predict.
+struct Row {
+  int32_t lane;
+  int32_t cell;
+  int32_t input;
+  bool wanted;
+  int32_t chunk;
+  int32_t pos;
+};
+
 // Where a run's logits come from: the model (LlamaLogits) or rows a test supplies.
 class LogitSource {
  public:
   virtual ~LogitSource() = default;
   // Before the first step.
   virtual void begin() = 0;
-  // Evaluates one step. Row i is active[i]: it feeds inputs[i] at position
-  // active[i].pos, and its logits are needed when wanted[i]. `started` lanes
-  // begin a new chunk (their earlier state is stale).
-  virtual void evaluate(const std::vector<LaneSchedule::Slot>& active, const std::vector<int32_t>& inputs,
-                        const std::vector<uint8_t>& wanted, const std::vector<int32_t>& started) = 0;
-  // Logits of row i of the last step.
+  // Evaluates one step's rows, in order. `cleared` lanes start over (their
+  // cells are emptied first).
+  virtual void evaluate(const std::vector<Row>& rows, const std::vector<int32_t>& cleared) = 0;
+  // Logits of row i of the last step (only rows that were wanted).
   virtual const float* logits(int32_t row) = 0;
 };
 
 // Lockstep decoding in one llama context.
 class LlamaLogits : public LogitSource {
  public:
-  LlamaLogits(llama_context* ctx, int32_t lanes, const std::atomic<bool>& cancel);
+  // `maxRows`: the most rows one step may hold (the context's batch size).
+  LlamaLogits(llama_context* ctx, int32_t maxRows, const std::atomic<bool>& cancel);
   ~LlamaLogits() override;
   void begin() override;
-  void evaluate(const std::vector<LaneSchedule::Slot>& active, const std::vector<int32_t>& inputs,
-                const std::vector<uint8_t>& wanted, const std::vector<int32_t>& started) override;
+  void evaluate(const std::vector<Row>& rows, const std::vector<int32_t>& cleared) override;
   const float* logits(int32_t row) override;
 
  private:
   llama_context* ctx_;
+  int32_t maxRows_;
   struct Batch;
   Batch* batch_;
   const std::atomic<bool>& cancel_;
+};
+
+// Span mode: lane i codes chunk i (a long contiguous span of tokens) from
+// start to end. A lane's KV window holds `window` cells: the start token,
+// then the span's tokens. When it is full, the lane starts a fresh window
+// whose first step refeeds the start token and the last `carry` tokens in one
+// batch (cells 0..carry), the last of which predicts the next token; so every
+// window after the first begins with context instead of from nothing. Both
+// sides know the refed tokens, and the refeed happens at positions fixed by
+// the window and carry, so the decoder replays the same batches.
+struct SpanWindow {
+  int32_t window = 0;  // KV cells per lane; 0 = chunk mode (the LaneSchedule)
+  int32_t carry = 0;   // tokens refed at the start of each later window, 0..window-2
+
+  bool enabled() const { return window > 0; }
+  // Most rows one step can hold with `lanes` lanes.
+  int32_t maxRows(int32_t lanes) const { return enabled() ? lanes * (carry + 1) : lanes; }
+};
+
+// Encoding only: give up when the coded bits pass a budget at a checkpoint
+// (the input is cheaper another way). Checkpoints are step counts, ascending.
+struct GiveUp {
+  std::vector<int64_t> steps;
+  std::vector<double> maxBits;
 };
 
 struct LaneRunConfig {
@@ -103,6 +138,8 @@ struct LaneRunConfig {
   // vectors start with just their prefixes and grow as tokens are decoded,
   // so memory follows what the stream yields, not what a header declares.
   std::vector<int32_t> decodeLengths;
+  SpanWindow span;
+  GiveUp giveUp;
 };
 
 // Decoding left the encoder's path: it read further past the end of the
@@ -114,7 +151,8 @@ struct CorruptStream : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Runs the schedule. For encoding, `chunks` holds the tokens and `out` gets
+// Runs the schedule (span mode when cfg.span is enabled: one chunk per lane,
+// no context prefixes). For encoding, `chunks` holds the tokens and `out` gets
 // the range-coded stream. For decoding, `stream` is read and each chunk
 // (holding its context prefix) gets cfg.decodeLengths[i] decoded tokens.
 // Throws std::runtime_error on llama errors, bad tokens or cancellation

@@ -6,6 +6,7 @@ import { fingerprintFile } from "../models/fingerprint.js";
 import { resolveAdapterSets } from "./adapter-files.js";
 import { brotliExact, crc32 } from "./fallback.js";
 import { KNOWN_MIXERS, MAX_LANES, MIN_CTX, maxContext, type DecompressOptions } from "./options.js";
+import { joinTokens, spanBounds } from "./spans.js";
 import { FIXED_LANE_SETTINGS, FREQ_BITS } from "./compress.js";
 
 export interface DecompressResult {
@@ -74,11 +75,10 @@ function checkPlausible(header: ArchiveHeader): void {
   if (!s) return;
   if (s.lanes > MAX_LANES) throw new CorruptArchiveError(`archive is corrupt (${s.lanes} lanes; llmzip codes with at most ${MAX_LANES})`);
   if (s.ctx < MIN_CTX) throw new CorruptArchiveError(`archive is corrupt (context size ${s.ctx})`);
-  header.chunks.forEach((c, i) => {
-    // The compressor cuts chunks to fit one lane's context.
-    if (c.method === ChunkMethod.Llm && c.tokenCount > s.ctx) {
-      throw new CorruptArchiveError(`archive is corrupt (chunk ${i + 1} holds ${c.tokenCount} tokens, more than the context size ${s.ctx})`);
-    }
+  // Positions within a span are 32-bit in the engine; no honest stream comes near.
+  header.streams.forEach((st, i) => {
+    const tokens = header.chunks.reduce((n, c) => n + (c.method === ChunkMethod.Llm && c.stream === i ? c.tokenCount : 0), 0);
+    if (tokens / st.lanes > 2 ** 31 - 1) throw new CorruptArchiveError(`archive is corrupt (stream ${i + 1} declares ${tokens} tokens)`);
   });
 }
 
@@ -129,15 +129,20 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
         if (!stream || !streamBytes) throw new CorruptArchiveError("archive is corrupt: missing stream");
         const lengths = header.chunks.filter((c) => c.method === ChunkMethod.Llm && c.stream === s).map((c) => c.tokenCount);
         const adapters = adapterSets.sets[stream.adapterSet] ?? [];
-        engine.configure({ lanes: Math.min(settings.lanes, Math.max(1, lengths.length)), ctx: settings.ctx, ...FIXED_LANE_SETTINGS, adapters });
+        engine.configure({ lanes: stream.lanes, ctx: settings.ctx, carry: settings.carry, ...FIXED_LANE_SETTINGS, adapters });
+        const streamTokens = lengths.reduce((a, b) => a + b, 0);
+        const bounds = spanBounds(streamTokens, stream.lanes);
         const base = doneBefore;
-        const { chunks } = await engine.decode(streamBytes, lengths, {
-          mixer: settings.mixer,
-          signal: opts.signal,
-          onProgress: (done) => opts.onProgress?.({ phase: "decode", done: base + done, total }),
-        });
-        doneBefore += lengths.reduce((a, b) => a + b, 0);
-        decodedStreams[s] = chunks;
+        const { chunks: spans } = await engine.decode(
+          streamBytes,
+          bounds.slice(1).map((end, i) => end - (bounds[i] ?? 0)),
+          { mixer: settings.mixer, signal: opts.signal, onProgress: (done) => opts.onProgress?.({ phase: "decode", done: base + done, total }) },
+        );
+        doneBefore += streamTokens;
+        // The spans joined are the stream's tokens; its chunks take them in order.
+        const tokens = joinTokens(spans);
+        let at = 0;
+        decodedStreams[s] = lengths.map((n) => tokens.subarray(at, (at += n)));
       }
       return assemble(header, body.blobs, decodedStreams, engine);
     } finally {

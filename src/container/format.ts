@@ -9,7 +9,9 @@ import { CorruptArchiveError, UnsupportedFormatError } from "../errors.js";
 import { ByteReader, ByteWriter } from "./bytes.js";
 
 export const MAGIC = Uint8Array.from([0x4c, 0x4c, 0x4d, 0x5a]); // "LLMZ"
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** The llmzip releases that read each older format, for the message that sends a user there. */
+const OLDER_FORMATS: Record<number, string> = { 1: "0.1.x" };
 
 export enum ChunkMethod {
   Llm = 0,
@@ -35,8 +37,12 @@ export interface AdapterRef {
 
 /** Everything that changes the model's logits or the tables; the decoder must use exactly these. */
 export interface CodingSettings {
+  /** The most lanes any stream runs. */
   lanes: number;
+  /** KV cells per lane: the window each lane codes its span through. */
   ctx: number;
+  /** Tokens refed as context at the start of every window after a lane's first (0 = none). */
+  carry: number;
   vocabSize: number;
   startToken: number;
   backend: string;
@@ -48,10 +54,12 @@ export interface CodingSettings {
   mixer: number;
 }
 
-/** One range-coded stream: the model-coded chunks of one lane run. */
+/** One range-coded stream: the model-coded chunks of one lane run, cut into `lanes` spans. */
 export interface LlmStream {
   adapterSet: number;
   codedLength: number;
+  /** Spans (one per lane) its tokens are cut into; see docs/FORMAT.md. */
+  lanes: number;
 }
 
 export interface ChunkEntry {
@@ -61,7 +69,7 @@ export interface ChunkEntry {
   crc32: number;
   /** Llm only: the stream that codes it. */
   stream: number;
-  /** Llm only: tokens in the chunk. */
+  /** Llm only: tokens in the chunk (its part of its stream's token sequence). */
   tokenCount: number;
   /** Brotli/Raw only: length of its blob. */
   codedLength: number;
@@ -112,7 +120,7 @@ function writeHeader(h: ArchiveHeader): Uint8Array {
   if (h.model && h.settings) {
     const s = h.settings;
     w.string(h.model.name).varint(h.model.size).bytes(h.model.sha256);
-    w.varint(s.lanes).varint(s.ctx).varint(s.vocabSize).varint(s.startToken).string(s.backend).string(s.cpuVariant);
+    w.varint(s.lanes).varint(s.ctx).varint(s.carry).varint(s.vocabSize).varint(s.startToken).string(s.backend).string(s.cpuVariant);
     w.u8(s.flashAttention ? 1 : 0).string(s.kvType).u8(s.freqBits).varint(s.mixer);
   }
   w.varint(h.adapterSets.length);
@@ -121,7 +129,7 @@ function writeHeader(h: ArchiveHeader): Uint8Array {
     for (const a of set) w.string(a.name).varint(a.size).bytes(a.sha256).f64(a.scale);
   }
   w.varint(h.streams.length);
-  for (const s of h.streams) w.varint(s.adapterSet).varint(s.codedLength);
+  for (const s of h.streams) w.varint(s.adapterSet).varint(s.codedLength).varint(s.lanes);
   w.varint(h.chunks.length);
   for (const c of h.chunks) {
     w.u8(c.method).varint(c.rawLength).u32(c.crc32);
@@ -167,6 +175,7 @@ function readSettings(r: ByteReader): { model: ModelRef; settings: CodingSetting
   const settings: CodingSettings = {
     lanes: r.varint("lanes", 1024),
     ctx: r.varint("context size", 1 << 20),
+    carry: r.varint("carried context", 1 << 20),
     vocabSize: r.varint("vocabulary size", 1 << 24),
     startToken: r.varint("start token", 1 << 24),
     backend: r.string("backend", 64),
@@ -177,6 +186,7 @@ function readSettings(r: ByteReader): { model: ModelRef; settings: CodingSetting
     mixer: r.varint("mixer", 1 << 16),
   };
   if (settings.lanes < 1 || settings.ctx < 1 || settings.vocabSize < 1) throw corrupt("zero lanes, context or vocabulary");
+  if (settings.carry > settings.ctx - 2) throw corrupt("carried context does not fit the context");
   if (settings.startToken >= settings.vocabSize) throw corrupt("start token outside the vocabulary");
   if (settings.freqBits !== 31) throw corrupt(`table precision ${settings.freqBits}`);
   return { model, settings };
@@ -197,7 +207,9 @@ export function parseHeader(bytes: Uint8Array): { header: ArchiveHeader; headerE
   const stored = r.u32("header checksum");
   if (crc32(bytes.subarray(0, headerStart + headerLength)) !== stored) throw new CorruptArchiveError("archive is corrupt (header checksum mismatch)");
   if (version > FORMAT_VERSION) throw new UnsupportedFormatError(`archive format ${version} is newer than this llmzip reads (${FORMAT_VERSION}); upgrade llmzip`);
-  if (version === 0) throw corrupt("format version 0");
+  const older = OLDER_FORMATS[version];
+  if (older) throw new UnsupportedFormatError(`archive format ${version} was written by llmzip ${older}, which is needed to read it (this llmzip reads format ${FORMAT_VERSION})`);
+  if (version !== FORMAT_VERSION) throw corrupt(`format version ${version}`);
 
   const h = new ByteReader(bytes, headerStart + headerLength);
   h.pos = headerStart;
@@ -229,8 +241,9 @@ export function parseHeader(bytes: Uint8Array): { header: ArchiveHeader; headerE
     }
     const nStreams = h.count("streams");
     for (let i = 0; i < nStreams; i++) {
-      const s = { adapterSet: h.varint("adapter set"), codedLength: h.varint("stream length") };
+      const s = { adapterSet: h.varint("adapter set"), codedLength: h.varint("stream length"), lanes: h.varint("stream lanes", 1024) };
       if (s.adapterSet >= Math.max(1, nSets)) throw corrupt("stream names a missing adapter set");
+      if (s.lanes < 1 || s.lanes > (header.settings?.lanes ?? 0)) throw corrupt("stream lanes");
       header.streams.push(s);
     }
     const nChunks = h.count("chunks");
@@ -241,9 +254,12 @@ export function parseHeader(bytes: Uint8Array): { header: ArchiveHeader; headerE
       const c: ChunkEntry = { method, rawLength: h.varint("chunk length"), crc32: h.u32("chunk checksum"), stream: 0, tokenCount: 0, codedLength: 0 };
       if (method === ChunkMethod.Llm) {
         c.stream = h.varint("chunk stream");
-        c.tokenCount = h.varint("token count", 1 << 24);
+        c.tokenCount = h.varint("token count");
         if (c.stream >= nStreams) throw corrupt("chunk names a missing stream");
         if (c.tokenCount < 1 || c.rawLength < 1) throw corrupt("empty model chunk");
+        // Every token the tokenizer emits stands for at least one byte, but
+        // a SentencePiece vocabulary may spend one more on the leading space.
+        if (c.tokenCount > c.rawLength + 1) throw corrupt("more tokens than bytes in a model chunk");
       } else {
         c.codedLength = h.varint("chunk size");
       }

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { CancelledError, CorruptArchiveError, ModelError, UsageError } from "../errors.js";
 import { backendLibDir, type Backend } from "./locate.js";
-import { loadAddon, type LaneRunStats, type NativeAddon, type NativeEngine, type NativeLaneConfig, type NativeModelInfo } from "./native.js";
+import { loadAddon, type GiveUpCheckpoint, type LaneRunStats, type NativeAddon, type NativeEngine, type NativeLaneConfig, type NativeModelInfo, type SpanWindow } from "./native.js";
 
 /** What the user may ask for with --gpu. */
 export type GpuMode = "auto" | "off" | "cuda" | "vulkan" | "metal";
@@ -40,6 +40,12 @@ export interface LaneSettings {
   flashAttention: boolean;
   kvType: string;
   adapters: { path: string; scale: number }[];
+  /**
+   * Span mode, when set: each lane codes one long span through its window of
+   * `ctx` cells, refeeding this many tokens whenever it starts a new window.
+   * Unset: chunk mode (chunks of at most `ctx` tokens, handed to idle lanes).
+   */
+  carry?: number;
 }
 
 export interface EngineInfo extends NativeModelInfo {
@@ -144,6 +150,7 @@ export class LlamaEngine {
   readonly modelPath: string;
   private native: NativeEngine;
   private configured: string | undefined;
+  private span: SpanWindow | undefined;
   private readonly threads: number;
 
   private constructor(native: NativeEngine, modelPath: string, info: EngineInfo, threads: number) {
@@ -196,8 +203,11 @@ export class LlamaEngine {
 
   /** (Re)creates the lane context when the settings differ from the current one. */
   configure(settings: LaneSettings): void {
-    const config: NativeLaneConfig = { ...settings, threads: this.threads };
+    const { carry, ...lane } = settings;
+    const config: NativeLaneConfig = { ...lane, threads: this.threads };
+    if (carry !== undefined) config.batchRows = settings.lanes * (carry + 1);
     const key = JSON.stringify(config);
+    this.span = carry === undefined ? undefined : { window: settings.ctx, carry };
     if (key === this.configured) return;
     this.configured = undefined;
     try {
@@ -210,13 +220,18 @@ export class LlamaEngine {
 
   /**
    * Range-codes chunks of tokens in lockstep lanes; one stream for the whole
-   * run. With `contexts`, chunk i is coded as the continuation of
+   * run. In span mode (configured with `carry`) chunk i is lane i's span. With `contexts`, chunk i is coded as the continuation of
    * `contexts[i]` (evaluated, not coded; the decoder must pass the same).
    * `skipCoding` evaluates the same schedule without coding (timing baseline).
    * `mixer` picks a context-mixing configuration (0 or absent: the bare model).
    */
-  encode(chunks: Int32Array[], opts: RunOptions & { skipCoding?: boolean; contexts?: Int32Array[]; mixer?: number } = {}): Promise<{ stream: Buffer; stats: LaneRunStats }> {
+  encode(
+    chunks: Int32Array[],
+    opts: RunOptions & { skipCoding?: boolean; contexts?: Int32Array[]; mixer?: number; giveUp?: GiveUpCheckpoint[] } = {},
+  ): Promise<{ stream: Buffer; stats: LaneRunStats }> {
     const args: Parameters<NativeEngine["encode"]>[1] = { startToken: this.info.startToken, skipCoding: opts.skipCoding ?? false, mixer: opts.mixer ?? 0 };
+    if (this.span) args.span = this.span;
+    if (opts.giveUp) args.giveUp = opts.giveUp;
     let input = chunks;
     if (opts.contexts) {
       const contexts = opts.contexts;
@@ -230,6 +245,7 @@ export class LlamaEngine {
   /** Decodes a stream made by {@link encode} with the same settings, chunk lengths, contexts and mixer. */
   decode(stream: Uint8Array, lengths: number[], opts: RunOptions & { contexts?: Int32Array[]; mixer?: number } = {}): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }> {
     const args: Parameters<NativeEngine["decode"]>[2] = { startToken: this.info.startToken, mixer: opts.mixer ?? 0 };
+    if (this.span) args.span = this.span;
     if (opts.contexts) args.prefixes = opts.contexts;
     return this.track(() => this.native.decode(stream, lengths, args), opts);
   }

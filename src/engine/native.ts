@@ -16,6 +16,20 @@ export interface LaneRunStats {
   chunkBits: Float64Array;
   /** modelBits of each chunk (zeros when coding was skipped). */
   chunkModelBits: Float64Array;
+  /** Set when encoding stopped at a give-up checkpoint (the step count reached). */
+  gaveUpAtStep?: number;
+}
+
+/** Span mode: lane i codes chunk i whole through a window of `window` KV cells, refeeding `carry` tokens at each new window. */
+export interface SpanWindow {
+  window: number;
+  carry: number;
+}
+
+/** Encoding stops when the coded bits exceed `maxBits` once `step` steps are done. */
+export interface GiveUpCheckpoint {
+  step: number;
+  maxBits: number;
 }
 
 export interface NativeModelInfo {
@@ -38,6 +52,8 @@ export interface NativeLaneConfig {
   flashAttention: boolean;
   kvType: string;
   adapters: { path: string; scale: number }[];
+  /** The most rows one step may hold (span mode refeeds carry + 1 tokens per lane at once); default lanes. */
+  batchRows?: number;
 }
 
 export interface NativeEngine {
@@ -46,9 +62,12 @@ export interface NativeEngine {
   detokenize(tokens: Int32Array): Buffer;
   configure(config: NativeLaneConfig): void;
   /** `prefixLengths[i]` leading tokens of chunk i are context: evaluated, not coded. `mixer`: 0 = off, else a configuration id. */
-  encode(chunks: Int32Array[], opts: { startToken: number; skipCoding?: boolean; prefixLengths?: number[]; mixer?: number }): Promise<{ stream: Buffer; stats: LaneRunStats }>;
+  encode(
+    chunks: Int32Array[],
+    opts: { startToken: number; skipCoding?: boolean; prefixLengths?: number[]; mixer?: number; span?: SpanWindow; giveUp?: GiveUpCheckpoint[] },
+  ): Promise<{ stream: Buffer; stats: LaneRunStats }>;
   /** `prefixes[i]` is chunk i's context; the returned chunks hold only the decoded tokens. */
-  decode(stream: Uint8Array, lengths: number[], opts: { startToken: number; prefixes?: Int32Array[]; mixer?: number }): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }>;
+  decode(stream: Uint8Array, lengths: number[], opts: { startToken: number; prefixes?: Int32Array[]; mixer?: number; span?: SpanWindow }): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }>;
   progress(): number;
   cancel(): void;
   close(): void;
@@ -60,6 +79,8 @@ export interface RowCodingOptions {
   lanes?: number;
   /** Tokens per chunk; they add up to the token count. */
   chunkLengths?: number[];
+  /** Span mode (one chunk per lane); the rows need no refeed, so only the schedule changes. */
+  span?: SpanWindow;
 }
 
 export interface NativeAddon {
