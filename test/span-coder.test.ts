@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { cpuAddon } from "../src/engine/native.js";
+import { cutSpans, spanBounds } from "../src/codec/spans.js";
+import { rng, sample } from "./helpers/rng.js";
+
+const addon = cpuAddon();
+
+/** Logit rows and tokens drawn from them, as a model's own text would be. */
+function text(vocab: number, n: number, seed: number): { rows: Float32Array; tokens: Int32Array } {
+  const r = rng(seed);
+  const rows = new Float32Array(n * vocab).map(() => (r() - 0.5) * 12);
+  const tokens = new Int32Array(n);
+  for (let i = 0; i < n; i++) tokens[i] = sample(rows.subarray(i * vocab, (i + 1) * vocab), r);
+  return { rows, tokens };
+}
+
+describe("span mode (one span per lane, a sliding window with carried context)", () => {
+  it("cuts a stream into lane spans that cover it in order", () => {
+    expect(spanBounds(10, 3)).toEqual([0, 3, 6, 10]);
+    expect(spanBounds(2, 4)).toEqual([0, 0, 1, 1, 2]);
+    const t = Int32Array.from({ length: 11 }, (_, i) => i);
+    expect(cutSpans(t, 3).flatMap((s) => Array.from(s))).toEqual(Array.from(t));
+  });
+
+  for (const mixer of [0, 1]) {
+    it(`round-trips spans longer than the window, with and without carried context (mixer ${mixer})`, () => {
+      const vocab = 40;
+      const lengths = [70, 0, 33, 101];
+      const { rows, tokens } = text(vocab, lengths.reduce((a, b) => a + b, 0), 7 + mixer);
+      for (const carry of [0, 1, 5, 14]) {
+        const opts = { mixer, lanes: lengths.length, chunkLengths: lengths, span: { window: 16, carry } };
+        const coded = addon.codeWithLogits(rows, vocab, tokens, opts);
+        expect(Array.from(addon.decodeWithLogits(coded.stream, rows, vocab, opts))).toEqual(Array.from(tokens));
+        expect(coded.stats.tokens).toBe(tokens.length);
+        // Each row is that position's logits whatever the schedule, so the bare
+        // model's bits must equal those of one chunk on one lane.
+        if (mixer === 0) expect(coded.modelBits).toBeCloseTo(addon.codeWithLogits(rows, vocab, tokens).modelBits, 9);
+      }
+    });
+  }
+
+  it("rejects windows that cannot hold the carried context", () => {
+    const { rows, tokens } = text(8, 10, 3);
+    expect(() => addon.codeWithLogits(rows, 8, tokens, { span: { window: 4, carry: 3 } })).toThrow(/window/);
+    expect(() => addon.codeWithLogits(rows, 8, tokens, { span: { window: 1, carry: 0 } })).toThrow(/window/);
+  });
+});
