@@ -10,6 +10,7 @@ import { withCompressedSize } from "../lossy/evaluate.js";
 import { measureInformation } from "../lossy/information.js";
 import type { RewritePrompt } from "../lossy/prompt.js";
 import { fingerprintFile } from "../models/fingerprint.js";
+import { sameBytes } from "../util/bytes.js";
 import { VERSION } from "../version.js";
 import { BASELINE_NAMES, measureBaseline, resolveBaselines, type BaselineName } from "./baselines.js";
 import { loadInput, type BenchInput } from "./inputs.js";
@@ -75,10 +76,6 @@ export interface BenchOptions {
 
 const rate = (amount: number, seconds: number | null): number | null => (amount > 0 && seconds && seconds > 0 ? amount / seconds : null);
 const bitsPerByte = (bytes: number, of: number): number | null => (of > 0 ? (bytes * 8) / of : null);
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
-}
 
 async function summariseModel(engine: LlamaEngine): Promise<ModelSummary> {
   const fp = await fingerprintFile(engine.modelPath);

@@ -11,7 +11,8 @@ import { runBench, type BenchHooks } from "../bench/run.js";
 import { renderTable } from "../bench/table.js";
 import type { GpuMode } from "../engine/engine.js";
 import { CancelledError } from "../errors.js";
-import { writeAtomic } from "./files.js";
+import { writeAtomic } from "../util/fs.js";
+import { abortOnSignals } from "../util/signals.js";
 import { makeReporter, reportError, type Reporter } from "./output.js";
 import { compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
 import { addCodingOptions } from "./coding-options.js";
@@ -78,10 +79,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
   const files = expandInputs(inputs);
   // Opened once for the run, like the coding model.
   const lossy = await openLossy({ ...flags, gpu: flags.gpu ?? "auto" });
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const signals = abortOnSignals();
   let bar: ProgressBar | undefined;
   let barFile = "";
   let report: BenchReport;
@@ -98,7 +96,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
       mix: flags.mix,
       lossy,
       baselines: flags.baselines,
-      signal: controller.signal,
+      signal: signals.signal,
       verbose: flags.verbose,
       hooks,
       onWarning: (m) => rep.warn(m),
@@ -117,7 +115,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
       },
     });
   } catch (e) {
-    if (controller.signal.aborted || e instanceof CancelledError) {
+    if (signals.signal.aborted || e instanceof CancelledError) {
       rep.info("llmzip: interrupted; no report was written");
       return 130;
     }
@@ -125,8 +123,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
   } finally {
     bar?.stop();
     await lossy?.rewriter.close();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    signals.dispose();
   }
 
   report.checks = evaluateChecks(report, checks);

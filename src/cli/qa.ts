@@ -12,12 +12,14 @@ import type { ChatModel } from "../chat/types.js";
 import { chooseBackend, type GpuMode } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { FileError, UsageError } from "../errors.js";
+import { hex } from "../util/bytes.js";
 import { benchQa, type QaBenchReport } from "../qa/bench.js";
 import { MAX_QUESTIONS, openSmallModel, qaDecode, qaEncode } from "../qa/codec.js";
 import { parseMessage } from "../qa/message.js";
 import { DEFAULT_QA_PROMPTS, promptsFromJson, type QaPrompts } from "../qa/prompts.js";
 import { parseTasks } from "../qa/tasks.js";
-import { readInput, writeAtomic, writeStdout } from "./files.js";
+import { readInput, writeAtomic } from "../util/fs.js";
+import { writeStdout } from "./stdio.js";
 import { makeReporter, type Reporter } from "./output.js";
 import { gpuOption, parsePositiveInt } from "./options.js";
 
@@ -187,7 +189,6 @@ export function register(program: Command): void {
     .action(async (file: string, flags: { json?: boolean }) => {
       const bytes = readInput(file);
       const { header, payload } = parseMessage(bytes);
-      const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
       const doc = {
         file,
         protocolVersion: header.version,

@@ -7,7 +7,8 @@ import { fingerprintFile } from "../models/fingerprint.js";
 import { chooseAdapterSets, type AdapterTrial } from "./adapter-choice.js";
 import { adapterRef, checkAdapterFilesExist } from "./adapter-files.js";
 import { planChunks, type PlannedChunk } from "./chunker.js";
-import { brotliMax, brotliMaxAsync, crc32 } from "./fallback.js";
+import { brotliMax, brotliMaxAsync } from "./fallback.js";
+import { crc32, sameBytes } from "../util/bytes.js";
 import { defaultLanes, DEFAULT_MAX_CTX, DEFAULT_MIXER, MAX_LANES, MIN_CTX, maxContext, type AdapterSpec, type CompressOptions } from "./options.js";
 import { decompress } from "./decompress.js";
 
@@ -387,7 +388,7 @@ async function verifyArchive(archive: Uint8Array, data: Uint8Array, opts: Compre
     onProgress: opts.onProgress && ((p) => opts.onProgress?.({ ...p, phase: "verify" })),
     onWarning: opts.onWarning,
   });
-  if (Buffer.compare(Buffer.from(back.data.buffer, back.data.byteOffset, back.data.byteLength), Buffer.from(data.buffer, data.byteOffset, data.byteLength)) !== 0) {
+  if (!sameBytes(back.data, data)) {
     throw new LlmzipError("verification failed: the archive does not decompress to the input (nothing was written); please report this");
   }
 }

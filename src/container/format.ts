@@ -4,8 +4,8 @@
  * streams, then fallback blobs). Pure data: no model is involved here.
  * The byte layout is documented in docs/FORMAT.md.
  */
-import zlib from "node:zlib";
 import { CorruptArchiveError, UnsupportedFormatError } from "../errors.js";
+import { crc32 } from "../util/bytes.js";
 import { ByteReader, ByteWriter } from "./bytes.js";
 
 export const MAGIC = Uint8Array.from([0x4c, 0x4c, 0x4d, 0x5a]); // "LLMZ"
@@ -92,7 +92,6 @@ const FLAG_COMPACT = 2; // a single non-model chunk covering the input: no table
 const FLAG_COMPACT_RAW = 4;
 const KNOWN_FLAGS = FLAG_MODEL | FLAG_COMPACT | FLAG_COMPACT_RAW;
 
-const crc32 = (b: Uint8Array) => zlib.crc32(b) >>> 0;
 const corrupt = (what: string) => new CorruptArchiveError(`archive is corrupt (${what})`);
 
 function isCompact(h: ArchiveHeader): boolean {

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { llmzipHome } from "../util/home.js";
-import { CATALOG, packagedFile, packageRoot, type CatalogEntry } from "./catalog.js";
+import { packageRoot } from "../util/package.js";
+import { CATALOG, packagedFile, type CatalogEntry } from "./catalog.js";
 import { remoteFile } from "./hub.js";
 import { storePaths, type StorePaths } from "./paths.js";
 import { nameFromPath, readRegistry } from "./registry.js";
@@ -28,7 +29,7 @@ export function storeContext(opts: StoreOptions = {}): StoreContext {
   return {
     paths: storePaths(opts.home ?? llmzipHome(env)),
     catalog: opts.catalog ?? CATALOG,
-    packageRoot: opts.packageRoot ?? packageRoot(),
+    packageRoot: opts.packageRoot ?? packageRoot,
     env,
   };
 }

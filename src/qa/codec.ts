@@ -7,9 +7,10 @@ import { createHash } from "node:crypto";
 import type { ChatModel, ScoringChatModel } from "../chat/types.js";
 import type { Backend } from "../engine/locate.js";
 import { MismatchError, UsageError } from "../errors.js";
+import { crc32, hex } from "../util/bytes.js";
 import { BitDecoder, encodeBits, idealBits } from "./bit-coder.js";
 import { askExpert } from "./expert.js";
-import { crc32, FINGERPRINT_BYTES, headerLength, packBits, parseMessage, QA_PROTOCOL_VERSION, serializeMessage, unpackBits, type QaHeader } from "./message.js";
+import { FINGERPRINT_BYTES, headerLength, packBits, parseMessage, QA_PROTOCOL_VERSION, serializeMessage, unpackBits, type QaHeader } from "./message.js";
 import { DEFAULT_QA_PROMPTS, promptsSha256, type QaPrompts } from "./prompts.js";
 import { QA_CONTEXT_TOKENS, runProtocol, type AnswerSource, type ProtocolRun } from "./protocol.js";
 import { LocalChatModel } from "../chat/local.js";
@@ -61,7 +62,6 @@ export interface QaEncodeResult {
 }
 
 const fingerprint = (data: Uint8Array | string) => createHash("sha256").update(data).digest().subarray(0, FINGERPRINT_BYTES);
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 /** The task as text; the protocol feeds it to chat templates. */
 export function taskText(task: Uint8Array): string {
