@@ -2,7 +2,6 @@
  * compress --lossy: the rewriter options, opening the rewriter once for all
  * files, and the summary line of a lossy run.
  */
-import os from "node:os";
 import type { Command } from "commander";
 import { openChatModel, type ChatModelSpec } from "../chat/open.js";
 import type { ChatModel } from "../chat/types.js";
@@ -56,7 +55,7 @@ export function rewriterSpec(flags: LossyFlags): ChatModelSpec | undefined {
   if (flags.rewriterModel || flags.rewriterTimeout !== undefined) throw new UsageError("--rewriter-model and --rewriter-timeout go with --rewriter-url");
   if (!flags.rewriter) throw new UsageError("--lossy needs a rewriter: --rewriter PATH (local GGUF) or --rewriter-url URL --rewriter-model NAME");
   // The rewriter shares the process's llama.cpp libraries with the coding engine: same backend and CPU kernels.
-  return { path: flags.rewriter, threads: flags.threads ?? Math.max(1, os.availableParallelism()), backend: chooseBackend(flags.gpu), cpuKernels: flags.cpuKernels, verbose: flags.verbose };
+  return { path: flags.rewriter, threads: flags.threads, backend: chooseBackend(flags.gpu), cpuKernels: flags.cpuKernels, verbose: flags.verbose };
 }
 
 export interface LossySetup {

@@ -10,16 +10,12 @@ import type { AdapterRef } from "../container/format.js";
 import { FileError, MismatchError, ModelError } from "../errors.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { groupDigits, hex, shortHex } from "../util/bytes.js";
-import type { AdapterSpec } from "./options.js";
+import type { AdapterFile, AdapterSpec } from "./options.js";
+
+export type { AdapterFile } from "./options.js";
 
 /** Folders searched for adapters when none are given: `$LLMZIP_ADAPTERS`, separated like PATH. */
 export const ADAPTERS_ENV = "LLMZIP_ADAPTERS";
-
-/** An adapter file given for decompression; a scale, when present, must match the archive's. */
-export interface AdapterFile {
-  path: string;
-  scale?: number;
-}
 
 
 /** The adapter folders named by `$LLMZIP_ADAPTERS` (none when unset). */

@@ -9,12 +9,10 @@ import { adapterRef, checkAdapterFilesExist } from "./adapter-files.js";
 import { planChunks, type PlannedChunk } from "./chunker.js";
 import { brotliMax, brotliMaxAsync } from "./fallback.js";
 import { crc32, sameBytes } from "../util/bytes.js";
-import { defaultLanes, DEFAULT_MAX_CTX, DEFAULT_MIXER, MAX_LANES, MIN_CTX, maxContext, type AdapterSpec, type CompressOptions } from "./options.js";
+import type { AdapterSpec, CompressOptions } from "./options.js";
+import { defaultContext, defaultLanes, DEFAULT_MIXER, FIXED_LANE_SETTINGS, FREQ_BITS, MAX_LANES, MIN_CTX, maxContext } from "./settings.js";
 import { decompress } from "./decompress.js";
 
-/** Settings shared by every lane context of this build: fixed so that archives stay decodable. */
-export const FIXED_LANE_SETTINGS = { flashAttention: false, kvType: "f16" } as const;
-export const FREQ_BITS = 31;
 
 /** Measurements of one compression, for `info`, `bench` and the CLI's summary. */
 export interface CompressStats {
@@ -273,7 +271,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
   try {
     const info = engine.info;
     const lanesWanted = lanesAsked ?? defaultLanes(info.backend);
-    const ctx = positiveInt(opts.ctx, Math.min(info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX), "--ctx", maxContext(info.contextLength));
+    const ctx = positiveInt(opts.ctx, defaultContext(info.contextLength), "--ctx", maxContext(info.contextLength));
     if (ctx < MIN_CTX) throw new UsageError(`--ctx must be at least ${MIN_CTX}`);
     opts.onProgress?.({ phase: "analyse", done: 0, total: data.length });
     let plan: CodedChunk[] = planChunks(data, engine, { maxTokens: ctx }).map((c) => ({ ...c, set: 0 }));

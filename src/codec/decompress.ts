@@ -1,13 +1,13 @@
 import { ChunkMethod, parseArchive, type ArchiveHeader, type CodingSettings } from "../container/format.js";
 import { CorruptArchiveError, MismatchError, ModelError } from "../errors.js";
 import { LlamaEngine, chooseBackend } from "../engine/engine.js";
-import type { Backend } from "../engine/locate.js";
+import { isBackend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { resolveAdapterSets } from "./adapter-files.js";
 import { brotliExact } from "./fallback.js";
 import { crc32, formatMegabytes, hex, shortHex } from "../util/bytes.js";
-import { KNOWN_MIXERS, MAX_LANES, MIN_CTX, maxContext, type DecompressOptions } from "./options.js";
-import { FIXED_LANE_SETTINGS, FREQ_BITS } from "./compress.js";
+import type { DecompressOptions } from "./options.js";
+import { FIXED_LANE_SETTINGS, FREQ_BITS, KNOWN_MIXERS, MAX_LANES, MIN_CTX, maxContext } from "./settings.js";
 
 export interface DecompressResult {
   data: Uint8Array;
@@ -48,14 +48,12 @@ function checkSettings(header: ArchiveHeader, engine: LlamaEngine): void {
   }
 }
 
-const BACKENDS: readonly string[] = ["cpu", "cuda", "vulkan"] satisfies Backend[];
-
 /** Loads the model on the backend and CPU kernels the archive was coded with: others give other logits. */
 function openOnArchiveBackend(modelPath: string, settings: CodingSettings, opts: DecompressOptions): LlamaEngine {
   const backend = settings.backend;
-  if (!BACKENDS.includes(backend)) throw new MismatchError(`archive was coded on the '${backend}' backend, which this llmzip does not know`);
+  if (!isBackend(backend)) throw new MismatchError(`archive was coded on the '${backend}' backend, which this llmzip does not know`);
   try {
-    return LlamaEngine.openOn(modelPath, backend as Backend, { threads: opts.threads, verbose: opts.verbose, cpuKernels: settings.cpuVariant || "auto" });
+    return LlamaEngine.openOn(modelPath, backend, { threads: opts.threads, verbose: opts.verbose, cpuKernels: settings.cpuVariant || "auto" });
   } catch (e) {
     const kernels = backend === "cpu" && settings.cpuVariant ? ` with llama.cpp's ${settings.cpuVariant} CPU kernels` : "";
     if (e instanceof ModelError && (backend !== "cpu" || kernels)) throw new ModelError(`archive was coded on the ${backend} backend${kernels} and decodes only there: ${e.message}`);

@@ -3,7 +3,13 @@ import path from "node:path";
 import { findPackageDir, packageRoot } from "../util/package.js";
 
 /** Backends llmzip can run on; each maps to one prebuilt llama.cpp package. */
-export type Backend = "cpu" | "cuda" | "vulkan";
+export const BACKENDS = ["cpu", "cuda", "vulkan"] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/** True for a backend name this build knows (an archive's header may name any string). */
+export function isBackend(name: string): name is Backend {
+  return (BACKENDS as readonly string[]).includes(name);
+}
 
 const BACKEND_PACKAGES: Record<Backend, { pkg: string; bins: string }> = {
   cpu: { pkg: "@node-llama-cpp/linux-x64", bins: "linux-x64" },

@@ -76,7 +76,7 @@ export function taskText(task: Uint8Array): string {
 }
 
 /** Opens a small model the way protocol version 1 runs it (its context size is part of the protocol). */
-export function openSmallModel(modelPath: string, opts: { threads: number; backend?: Backend; verbose?: boolean }): Promise<LocalChatModel> {
+export function openSmallModel(modelPath: string, opts: { threads?: number; backend?: Backend; verbose?: boolean }): Promise<LocalChatModel> {
   return LocalChatModel.open(modelPath, { ...opts, contextTokens: QA_CONTEXT_TOKENS });
 }
 
