@@ -2,7 +2,6 @@ import { compress, type CompressResult } from "../codec/compress.js";
 import { decompress } from "../codec/decompress.js";
 import type { AdapterChoice } from "../codec/adapter-choice.js";
 import type { AdapterSpec, CompressOptions, LaneRun } from "../codec/options.js";
-import { parseHeader } from "../container/format.js";
 import { LlamaEngine, type GpuMode } from "../engine/engine.js";
 import type { ChatModel } from "../chat/types.js";
 import { compressLossy } from "../lossy/compress.js";
@@ -177,7 +176,7 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
   if (rewritten) {
     progress("information", 0, 1);
     // With the archive's context size, as `info --original` measures it.
-    const ctx = parseHeader(archive).header.settings?.ctx ?? opts.ctx;
+    const ctx = coded.header.settings?.ctx ?? opts.ctx;
     const m = withCompressedSize(await measureInformation(data, rewritten.rewrite, { engine, ctx, lanes: opts.lanes, signal: opts.signal }), archive.length);
     lossy = {
       rewriter: rewritten.rewriter,

@@ -48,10 +48,24 @@ export interface StreamStats {
   streamBytes: number;
 }
 
+/** What compress wrote: the archive, its header (settings included) and measurements; no caller needs to parse the archive again. */
 export interface CompressResult {
   archive: Uint8Array;
+  /** The archive's header as written; `header.settings` are the coding settings (absent when no model coded anything). */
+  header: ArchiveHeader;
   stats: CompressStats;
 }
+
+/** An archive as built, before and after serialisation. */
+interface Written {
+  archive: Uint8Array;
+  header: ArchiveHeader;
+}
+
+/** The label of an archive: its mode and the extensions a mode adds (lossy's meta entries). */
+type Label = Pick<ArchiveHeader, "mode" | "meta">;
+
+const LOSSLESS: Label = { mode: "lossless", meta: {} };
 
 function positiveInt(value: number | undefined, fallback: number, name: string, max: number): number {
   const v = value ?? fallback;
@@ -61,16 +75,20 @@ function positiveInt(value: number | undefined, fallback: number, name: string, 
 
 /** The archive for input that no model touches: one brotli chunk, or stored if brotli does not help. */
 export function plainArchive(data: Uint8Array, brotli: Uint8Array = brotliMax(data)): Uint8Array {
+  return writePlain(data, brotli, LOSSLESS).archive;
+}
+
+function writePlain(data: Uint8Array, brotli: Uint8Array, label: Label): Written {
   const header: ArchiveHeader = {
-    mode: "lossless",
+    mode: label.mode,
     originalLength: data.length,
     originalCrc32: crc32(data),
     adapterSets: [],
     streams: [],
     chunks: [],
-    meta: {},
+    meta: { ...label.meta },
   };
-  if (data.length === 0) return serializeArchive(header, { streams: [], blobs: [] });
+  if (data.length === 0) return { archive: serializeArchive(header, { streams: [], blobs: [] }), header };
   const useBrotli = brotli.length < data.length;
   header.chunks.push({
     method: useBrotli ? ChunkMethod.Brotli : ChunkMethod.Raw,
@@ -80,7 +98,7 @@ export function plainArchive(data: Uint8Array, brotli: Uint8Array = brotliMax(da
     tokenCount: 0,
     codedLength: useBrotli ? brotli.length : data.length,
   });
-  return serializeArchive(header, { streams: [], blobs: [useBrotli ? brotli : data] });
+  return { archive: serializeArchive(header, { streams: [], blobs: [useBrotli ? brotli : data] }), header };
 }
 
 /** Lets signal handlers run inside a long synchronous loop, and stops there once aborted. */
@@ -257,10 +275,15 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
   // and signals must still be handled meanwhile.
   const brotliWhole = await brotliMaxAsync(data);
   if (opts.signal?.aborted) throw new CancelledError("interrupted");
+  const label: Label = { mode: opts.mode ?? "lossless", meta: opts.meta ?? {} };
+  let plainWritten: Written | undefined;
+  // Built at most once: the model's archive is compared with it, and it may be the result.
+  const plainOnce = () => (plainWritten ??= writePlain(data, brotliWhole, label));
   const plain = (adapterTrial?: AdapterTrial): CompressResult => {
-    const archive = plainArchive(data, brotliWhole);
+    const { archive, header } = plainOnce();
     return {
       archive,
+      header,
       stats: { originalBytes: data.length, archiveBytes: archive.length, method: "plain", modelChunks: 0, fallbackChunks: data.length ? 1 : 0, modelBytes: 0, streamBytes: 0, encodeSeconds: 0, passes: 0, streams: [], adapterTrial },
     };
   };
@@ -286,7 +309,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
     if (!coded) return plain(adapters.trial);
     const { streams, passes } = coded;
     plan = coded.plan;
-    const archive = await buildArchive(data, plan, streams, adapters.sets, engine, { lanesWanted, ctx, mixer: mixerOf(opts) });
+    const { archive, header } = await buildArchive(data, plan, streams, adapters.sets, engine, { lanesWanted, ctx, mixer: mixerOf(opts), label });
     const modelChunks = plan.filter((c) => c.tokens);
     const stats: CompressStats = {
       originalBytes: data.length,
@@ -308,10 +331,10 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
       })),
       adapterTrial: adapters.trial,
     };
-    if (!opts.forceModel && archive.length > plainArchive(data, brotliWhole).length) return plain(adapters.trial);
+    if (!opts.forceModel && archive.length > plainOnce().archive.length) return plain(adapters.trial);
     opts.onSchedule?.(streams.map((r) => ({ settings: r.settings, chunks: r.chunks.map((c) => c.tokens as Int32Array) })));
     if (opts.verify) await verifyArchive(archive, data, { ...opts, engine }, streams.map((r) => adapters.sets[r.set] ?? []).flat());
-    return { archive, stats };
+    return { archive, header, stats };
   } finally {
     if (!opts.engine) engine.close();
   }
@@ -328,8 +351,8 @@ async function buildArchive(
   streams: StreamRun[],
   sets: AdapterSpec[][],
   engine: LlamaEngine,
-  { lanesWanted, ctx, mixer }: { lanesWanted: number; ctx: number; mixer: number },
-): Promise<Uint8Array> {
+  { lanesWanted, ctx, mixer, label }: { lanesWanted: number; ctx: number; mixer: number; label: Label },
+): Promise<Written> {
   const fp = await fingerprintFile(engine.modelPath);
   const info = engine.info;
   const adapterSets: AdapterRef[][] = [];
@@ -364,7 +387,7 @@ async function buildArchive(
     }
   }
   const header: ArchiveHeader = {
-    mode: "lossless",
+    mode: label.mode,
     originalLength: data.length,
     originalCrc32: crc32(data),
     model: { name: info.name || path.basename(engine.modelPath), size: fp.size, sha256: fp.sha256 },
@@ -372,9 +395,9 @@ async function buildArchive(
     adapterSets,
     streams: streams.map((r, i) => ({ adapterSet: i, codedLength: r.stream.length })),
     chunks,
-    meta: {},
+    meta: { ...label.meta },
   };
-  return serializeArchive(header, { streams: streams.map((r) => r.stream), blobs });
+  return { archive: serializeArchive(header, { streams: streams.map((r) => r.stream), blobs }), header };
 }
 
 async function verifyArchive(archive: Uint8Array, data: Uint8Array, opts: CompressOptions & { engine: LlamaEngine }, adapters: AdapterSpec[]): Promise<void> {

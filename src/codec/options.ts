@@ -1,6 +1,6 @@
 import type { GpuMode } from "../engine/engine.js";
 import type { LaneSettings, LlamaEngine } from "../engine/engine.js";
-import type { ModelRef } from "../container/format.js";
+import type { ArchiveMode, ModelRef } from "../container/format.js";
 
 /** Where a run is and how far it got, for progress bars. */
 export interface Progress {
@@ -74,6 +74,10 @@ export interface CompressOptions extends CodecOptions {
    * e.g. `bench` timing them with coding skipped.
    */
   onSchedule?: (runs: LaneRun[]) => void;
+  /** The archive's mode, for modes built on compress (lossy); default "lossless". */
+  mode?: ArchiveMode;
+  /** Header extensions such a mode records (written sorted by key; see docs/FORMAT.md). */
+  meta?: Record<string, string>;
 }
 
 /** One lane run of a compression: its exact settings and chunks, everything needed to evaluate it again. */
