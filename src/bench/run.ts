@@ -1,8 +1,7 @@
 import { compress, type CompressResult } from "../codec/compress.js";
 import { decompress } from "../codec/decompress.js";
-import type { AdapterChoice } from "../codec/adapter-choice.js";
-import type { AdapterSpec, CompressOptions, LaneRun } from "../codec/options.js";
-import { LlamaEngine, type GpuMode } from "../engine/engine.js";
+import { pickCodingChoices, type CodingChoices, type CompressOptions, type LaneRun } from "../codec/options.js";
+import { LlamaEngine } from "../engine/engine.js";
 import type { ChatModel } from "../chat/types.js";
 import { compressLossy } from "../lossy/compress.js";
 import { withCompressedSize } from "../lossy/evaluate.js";
@@ -35,25 +34,12 @@ export interface BenchHooks {
   output?: (output: Uint8Array, file: string) => Uint8Array;
 }
 
-export interface BenchOptions {
+/** Compress's coding choices (lanes, ctx, adapters, mixing...), applied to every file, and the run's own options. */
+export interface BenchOptions extends CodingChoices {
   /** GGUF model path (ignored for loading when `engine` is given, but reported). */
   model: string;
   /** An engine already loaded with `model`; otherwise one is opened for the run and closed after. */
   engine?: LlamaEngine;
-  lanes?: number;
-  ctx?: number;
-  threads?: number;
-  gpu?: GpuMode;
-  /** LoRA adapters mixed into every model-coded chunk (compress's `adapters`). */
-  adapters?: AdapterSpec[];
-  /** Per chunk, the best of these adapter sets (compress's `adapterChoice`). */
-  adapterChoice?: AdapterChoice;
-  /** llama.cpp CPU kernel set for the engine the run opens (see EngineOptions.cpuKernels). */
-  cpuKernels?: string;
-  /** Code every representable chunk with the model, even where brotli is smaller. */
-  forceModel?: boolean;
-  /** Context mixing (compress's `mix`; default on). */
-  mix?: boolean;
   /**
    * Lossy mode: every file is rewritten by `rewriter` and the rewrite coded;
    * the round trip compares with the rewrite, and the information the
@@ -105,14 +91,9 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
   let schedule: LaneRun[] | undefined;
   const t0 = performance.now();
   const codingOptions: CompressOptions = {
+    ...pickCodingChoices(opts),
     model: opts.model,
     engine,
-    lanes: opts.lanes,
-    ctx: opts.ctx,
-    adapters: opts.adapters,
-    adapterChoice: opts.adapterChoice,
-    forceModel: opts.forceModel,
-    mix: opts.mix,
     signal: opts.signal,
     onProgress: (p) => progress(p.phase === "analyse" || p.phase === "trial" ? p.phase : "encode", p.done, p.total),
     onWarning: opts.onWarning,

@@ -14,24 +14,15 @@ import { CancelledError } from "../errors.js";
 import { writeAtomic } from "../util/fs.js";
 import { abortOnSignals } from "../util/signals.js";
 import { makeReporter, reportError, type Reporter } from "./output.js";
-import { compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
-import { addCodingOptions } from "./coding-options.js";
+import { addCodingOptions, codingChoices, type CodingFlags } from "./coding-options.js";
 import { addEngineOptions } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { addLossyOptions, openLossy, type LossyFlags } from "./lossy.js";
 import { addQaBenchCommand } from "./qa.js";
 import { modelForCompress } from "./resolve-model.js";
 
-export interface BenchFlags extends AdapterFlags, Omit<LossyFlags, "gpu" | "rm"> {
+export interface BenchFlags extends CodingFlags, Omit<LossyFlags, "gpu" | "rm" | "threads" | "cpuKernels"> {
   model?: string;
-  threads?: number;
-  lanes?: number;
-  ctx?: number;
-  gpu?: GpuMode;
-  cpuKernels?: string;
-  forceModel?: boolean;
-  /** false with --no-mix. */
-  mix?: boolean;
   json?: boolean;
   markdown?: string;
   chart?: string;
@@ -74,7 +65,7 @@ function writeReports(report: BenchReport, flags: BenchFlags, rep: Reporter): vo
 export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: BenchHooks): Promise<number> {
   const rep = makeReporter(flags);
   const checks = flags.check ?? [];
-  const adapterOptions = compressAdapterOptions(flags);
+  const coding = codingChoices(flags);
   const model = modelForCompress(flags.model);
   const files = expandInputs(inputs);
   // Opened once for the run, like the coding model.
@@ -86,14 +77,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
   try {
     report = await runBench(files, {
       model,
-      threads: flags.threads,
-      lanes: flags.lanes,
-      ctx: flags.ctx,
-      gpu: flags.gpu,
-      ...adapterOptions,
-      cpuKernels: flags.cpuKernels,
-      forceModel: flags.forceModel,
-      mix: flags.mix,
+      ...coding,
       lossy,
       baselines: flags.baselines,
       signal: signals.signal,

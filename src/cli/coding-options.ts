@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import { pickCodingChoices, type CodingChoices } from "../codec/options.js";
 import { DEFAULT_MAX_CTX, MAX_LANES } from "../codec/settings.js";
-import { addAdapterOptions } from "./adapter-options.js";
+import { addAdapterOptions, compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
 import { gpuOption, parsePositiveInt } from "./options.js";
 
 /** The options that shape a model run (lanes, context, backend, kernels, adapters, mixing), shared by compress and bench. */
@@ -13,4 +14,12 @@ export function addCodingOptions(cmd: Command): Command {
   return addAdapterOptions(cmd, "choose")
     .option("--force-model", "code every representable chunk with the model, even where brotli is smaller")
     .option("--no-mix", "code with the bare model's probabilities, without mixing in context models learned from the text");
+}
+
+/** The flags {@link addCodingOptions} adds, as commander parses them. */
+export interface CodingFlags extends AdapterFlags, Omit<CodingChoices, "adapters" | "adapterChoice"> {}
+
+/** The library's coding choices from the flags: one copy for compress and bench. */
+export function codingChoices(flags: CodingFlags): CodingChoices {
+  return { ...pickCodingChoices(flags), ...compressAdapterOptions(flags) };
 }

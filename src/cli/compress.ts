@@ -5,25 +5,17 @@ import { compressLossy } from "../lossy/compress.js";
 import type { GpuMode } from "../engine/engine.js";
 import { runFileJobs, type FileJob, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
-import { compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
-import { addCodingOptions } from "./coding-options.js";
+import { addCodingOptions, codingChoices, type CodingFlags } from "./coding-options.js";
 import { addLossyOptions, describeLossy, openLossy, type LossyFlags } from "./lossy.js";
 import { addEngineOptions, addOutputOptions } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { modelForCompress } from "./resolve-model.js";
 import { describeAdapterChoice, describeRatio } from "./summary.js";
 
-interface CompressFlags extends FileJobFlags, AdapterFlags, LossyFlags {
+interface CompressFlags extends FileJobFlags, CodingFlags, LossyFlags {
   model?: string;
-  lanes?: number;
-  ctx?: number;
-  threads?: number;
   gpu: GpuMode;
-  cpuKernels?: string;
   verify?: boolean;
-  forceModel?: boolean;
-  /** false with --no-mix. */
-  mix: boolean;
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -60,7 +52,7 @@ Examples:
     .action(async (files: string[], flags: CompressFlags) => {
       const rep = makeReporter(flags);
       const verify = Boolean(flags.verify || flags.rm);
-      const adapterOptions = compressAdapterOptions(flags);
+      const coding = codingChoices(flags);
       // Resolved once, on the first input that needs it (an empty input needs no
       // model); with --lossy before the rewriter loads, so that a missing -m fails fast.
       let model: string | undefined = flags.lossy ? modelForCompress(flags.model) : undefined;
@@ -73,15 +65,8 @@ Examples:
           const t0 = performance.now();
           const options: CompressOptions = {
             model,
-            lanes: flags.lanes,
-            ctx: flags.ctx,
-            threads: flags.threads,
-            gpu: flags.gpu,
-            ...adapterOptions,
-            cpuKernels: flags.cpuKernels,
+            ...coding,
             verify,
-            forceModel: flags.forceModel,
-            mix: flags.mix,
             signal,
             verbose: flags.verbose,
             onProgress: (p) => bar.update(p),

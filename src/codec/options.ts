@@ -80,6 +80,18 @@ export interface CompressOptions extends CodecOptions {
   meta?: Record<string, string>;
 }
 
+/** The choices that shape a model run, as compress takes them; commands and bench pass them on whole. */
+export type CodingChoices = Pick<CompressOptions, (typeof CODING_CHOICES)[number]>;
+
+const CODING_CHOICES = ["lanes", "ctx", "gpu", "threads", "cpuKernels", "adapters", "adapterChoice", "forceModel", "mix"] as const;
+
+/** The coding choices among a larger set of options (CLI flags, bench options), and nothing else. */
+export function pickCodingChoices(from: CodingChoices): CodingChoices {
+  const out: Record<string, unknown> = {};
+  for (const k of CODING_CHOICES) if (from[k] !== undefined) out[k] = from[k];
+  return out as CodingChoices;
+}
+
 /** One lane run of a compression: its exact settings and chunks, everything needed to evaluate it again. */
 export interface LaneRun {
   settings: LaneSettings;
