@@ -16,9 +16,10 @@ import { abortOnSignals } from "../util/signals.js";
 import { makeReporter, reportError, type Reporter } from "./output.js";
 import { addCodingOptions, codingChoices, type CodingFlags } from "./coding-options.js";
 import { addEngineOptions } from "./options.js";
-import { ProgressBar } from "./progress.js";
+import { LiveLine } from "./live-line.js";
 import { addLossyOptions, openLossy, type LossyFlags } from "./lossy.js";
 import { addQaBenchCommand } from "./qa.js";
+import { ModelStore } from "../models/model-store.js";
 import { modelForCompress } from "./resolve-model.js";
 
 export interface BenchFlags extends CodingFlags, Omit<LossyFlags, "gpu" | "rm" | "threads" | "cpuKernels"> {
@@ -64,14 +65,15 @@ function writeReports(report: BenchReport, flags: BenchFlags, rep: Reporter): vo
  */
 export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: BenchHooks): Promise<number> {
   const rep = makeReporter(flags);
+  const store = new ModelStore();
   const checks = flags.check ?? [];
   const coding = codingChoices(flags);
-  const model = modelForCompress(flags.model);
+  const model = modelForCompress(store, flags.model);
   const files = expandInputs(inputs);
   // Opened once for the run, like the coding model.
   const lossy = await openLossy({ ...flags, gpu: flags.gpu ?? "auto" });
   const signals = abortOnSignals();
-  let bar: ProgressBar | undefined;
+  let bar: LiveLine | undefined;
   let barFile = "";
   let report: BenchReport;
   try {
@@ -88,10 +90,10 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
         if (p.file !== barFile) {
           bar?.stop();
           barFile = p.file;
-          bar = new ProgressBar(`[${p.index + 1}/${p.count}] ${p.file}`, rep);
+          bar = new LiveLine(`[${p.index + 1}/${p.count}] ${p.file}`, rep);
         }
         const unit = p.phase === "rewrite" ? "sections" : p.phase === "baselines" || p.phase === "information" ? "" : undefined;
-        bar?.update(unit === undefined ? p : { ...p, unit });
+        bar?.progress(unit === undefined ? p : { ...p, unit });
       },
       onFile: (r) => {
         bar?.stop();

@@ -8,7 +8,8 @@ import { makeReporter } from "./output.js";
 import { addCodingOptions, codingChoices, type CodingFlags } from "./coding-options.js";
 import { addLossyOptions, describeLossy, openLossy, type LossyFlags } from "./lossy.js";
 import { addEngineOptions, addOutputOptions } from "./options.js";
-import { ProgressBar } from "./progress.js";
+import { LiveLine } from "./live-line.js";
+import { ModelStore } from "../models/model-store.js";
 import { modelForCompress } from "./resolve-model.js";
 import { describeAdapterChoice, describeRatio } from "./summary.js";
 
@@ -51,17 +52,18 @@ Examples:
     )
     .action(async (files: string[], flags: CompressFlags) => {
       const rep = makeReporter(flags);
+      const store = new ModelStore();
       const verify = Boolean(flags.verify || flags.rm);
       const coding = codingChoices(flags);
       // Resolved once, on the first input that needs it (an empty input needs no
       // model); with --lossy before the rewriter loads, so that a missing -m fails fast.
-      let model: string | undefined = flags.lossy ? modelForCompress(flags.model) : undefined;
+      let model: string | undefined = flags.lossy ? modelForCompress(store, flags.model) : undefined;
       const lossy = await openLossy(flags);
       const job: FileJob = {
         outputName: (input) => `${input}${SUFFIX}`,
         transform: async (data, label, signal) => {
-          model ??= modelForCompress(flags.model);
-          const bar = new ProgressBar(label, rep);
+          model ??= modelForCompress(store, flags.model);
+          const bar = new LiveLine(label, rep);
           const t0 = performance.now();
           const options: CompressOptions = {
             model,
@@ -69,12 +71,12 @@ Examples:
             verify,
             signal,
             verbose: flags.verbose,
-            onProgress: (p) => bar.update(p),
+            onProgress: (p) => bar.progress(p),
             onWarning: (m) => rep.warn(m),
           };
           try {
             if (lossy) {
-              const result = await compressLossy(data, { ...options, ...lossy, onSection: (done, total) => bar.update({ phase: "rewrite", unit: "sections", done, total }) });
+              const result = await compressLossy(data, { ...options, ...lossy, onSection: (done, total) => bar.progress({ phase: "rewrite", unit: "sections", done, total }) });
               bar.stop();
               if (result.lossy.truncatedSections > 0) rep.warn(`${label}: ${result.lossy.truncatedSections} of ${result.lossy.sections} rewritten sections were cut at the rewriter's length limit`);
               if (process.stderr.isTTY || rep.verbose) rep.info(describeLossy(label, result, (performance.now() - t0) / 1000));

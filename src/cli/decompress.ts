@@ -8,7 +8,8 @@ import { runFileJobs, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
 import { addAdapterOptions, decompressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
 import { addEngineOptions, addOutputOptions, gpuOption } from "./options.js";
-import { ProgressBar } from "./progress.js";
+import { LiveLine } from "./live-line.js";
+import { ModelStore } from "../models/model-store.js";
 import { modelForDecompress } from "./resolve-model.js";
 import { lossyInfo } from "../lossy/archive.js";
 import { lossyNote } from "./lossy.js";
@@ -44,8 +45,9 @@ Examples:
     )
     .action(async (files: string[], flags: DecompressFlags) => {
       const rep = makeReporter(flags);
+      const store = new ModelStore();
       const adapterOptions = decompressAdapterOptions(flags);
-      const model = modelForDecompress(flags.model);
+      const model = modelForDecompress(store, flags.model);
       process.exitCode = await runFileJobs(
         files,
         flags,
@@ -55,7 +57,7 @@ Examples:
             return input.slice(0, -SUFFIX.length);
           },
           transform: async (data, label, signal) => {
-            const bar = new ProgressBar(label, rep);
+            const bar = new LiveLine(label, rep);
             try {
               const { data: out, header } = await decompress(data, {
                 ...model,
@@ -64,7 +66,7 @@ Examples:
                 gpu: flags.gpu,
                 signal,
                 verbose: flags.verbose,
-                onProgress: (p) => bar.update(p),
+                onProgress: (p) => bar.progress(p),
                 onWarning: (m) => rep.warn(m),
               });
               const lossy = lossyInfo(header);

@@ -8,6 +8,7 @@ import { readInput } from "../util/fs.js";
 import { lossyLines } from "./lossy.js";
 import { parsePositiveInt } from "./options.js";
 import { makeReporter, reportError } from "./output.js";
+import { ModelStore } from "../models/model-store.js";
 import { modelForDecompress } from "./resolve-model.js";
 import { groupDigits } from "../util/bytes.js";
 
@@ -110,6 +111,7 @@ export function register(program: Command): void {
     )
     .action(async (files: string[], flags: InfoFlags) => {
       const rep = makeReporter(flags);
+      const store = new ModelStore();
       if (flags.original && files.length !== 1) throw new UsageError("--original goes with one archive");
       if (!flags.original && (flags.model || flags.threads)) throw new UsageError("-m and --threads are for --original");
       const results: InfoResult[] = [];
@@ -120,7 +122,7 @@ export function register(program: Command): void {
           const result = describe(file, archive);
           if (flags.original) {
             result.information = await informationOfArchive(archive, readInput(flags.original), {
-              ...modelForDecompress(flags.model),
+              ...modelForDecompress(store, flags.model),
               threads: flags.threads,
               verbose: flags.verbose,
             });

@@ -4,7 +4,8 @@ import { ModelError } from "../errors.js";
 import { formatMegabytes, hex } from "../util/bytes.js";
 import { catalogEntryBySha256 } from "./catalog.js";
 import { fingerprintFile } from "./fingerprint.js";
-import { fileSize, localModels, storeContext, type LocalModel, type StoreOptions } from "./store.js";
+import { fileSize } from "../util/fs.js";
+import { localModels, storeContext, type LocalModel, type StoreOptions } from "./store.js";
 
 export interface FindOptions extends StoreOptions {
   /** Files to try first (e.g. $LLMZIP_MODEL or the configured default), in order. */
@@ -58,9 +59,10 @@ export function describeMissingModel(ref: ModelRef, opts: StoreOptions = {}): st
  * or a {@link ModelError} naming the model the archive needs.
  */
 export function modelLocator(opts: FindOptions = {}): (ref: ModelRef) => Promise<string> {
+  const store = storeContext(opts);
   return async (ref) => {
-    const hit = await findModelByFingerprint(ref, opts);
-    if (!hit) throw new ModelError(describeMissingModel(ref, opts));
+    const hit = await findModelByFingerprint(ref, { preferred: opts.preferred, store });
+    if (!hit) throw new ModelError(describeMissingModel(ref, { store }));
     return hit.path;
   };
 }

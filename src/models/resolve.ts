@@ -6,7 +6,8 @@ import { findCatalogEntry, packagedFile, type CatalogEntry } from "./catalog.js"
 import { readConfig } from "./config.js";
 import { isHubUri, isUrl, remoteFile } from "./hub.js";
 import { findRegistered } from "./registry.js";
-import { fileSize, localModels, storeContext, type StoreContext, type StoreOptions } from "./store.js";
+import { fileSize } from "../util/fs.js";
+import { localModels, storeContext, type StoreContext, type StoreOptions } from "./store.js";
 
 /** Which step of the resolution order chose the model. */
 export type ModelChoice = "flag" | "env" | "config" | "default";
@@ -114,7 +115,7 @@ export function resolveModel(opts: ResolveOptions = {}): ResolvedModel {
     ["config", readConfig(ctx.paths).model],
   ];
   for (const [via, spec] of steps) {
-    if (spec !== undefined) return { path: resolveModelSpec(spec, opts), spec, via };
+    if (spec !== undefined) return { path: resolveModelSpec(spec, { store: ctx }), spec, via };
   }
   const def = defaultCatalogModel(ctx);
   if (def) return { path: def.file, spec: def.entry.name, via: "default" };

@@ -126,3 +126,13 @@ export function sameFile(a: string, b: string): boolean {
     return false;
   }
 }
+
+/** Size of a regular file, or undefined when there is none at that path. */
+export function fileSize(file: string): number | undefined {
+  try {
+    const st = fs.statSync(file);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
