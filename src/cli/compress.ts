@@ -7,7 +7,7 @@ import { runFileJobs, type FileJob, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
 import { addCodingOptions, codingChoices, type CodingFlags } from "./coding-options.js";
 import { addLossyOptions, describeLossy, openLossy, type LossyFlags } from "./lossy.js";
-import { addEngineOptions, addOutputOptions } from "./options.js";
+import { addFileCommand } from "./options.js";
 import { LiveLine } from "./live-line.js";
 import { ModelStore } from "../models/model-store.js";
 import { modelForCompress } from "./resolve-model.js";
@@ -24,13 +24,7 @@ interface CompressFlags extends FileJobFlags, CodingFlags, LossyFlags {
 export const SUFFIX = ".llmz";
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("compress")
-    .alias("c")
-    .description("compress files (or stdin) into .llmz archives")
-    .argument("[files...]", "files to compress; none or - reads stdin and writes stdout");
-  addOutputOptions(cmd);
-  addEngineOptions(cmd);
+  const cmd = addFileCommand(program, "compress", "c", "compress files (or stdin) into .llmz archives", "files to compress; none or - reads stdin and writes stdout");
   addCodingOptions(cmd)
     .option("--verify", "decode the archive in the same run and compare before writing it");
   addLossyOptions(cmd)

@@ -7,7 +7,7 @@ import { SUFFIX } from "./compress.js";
 import { runFileJobs, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
 import { addAdapterOptions, decompressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
-import { addEngineOptions, addOutputOptions, gpuOption } from "./options.js";
+import { addFileCommand, gpuOption } from "./options.js";
 import { LiveLine } from "./live-line.js";
 import { ModelStore } from "../models/model-store.js";
 import { modelForDecompress } from "./resolve-model.js";
@@ -23,13 +23,7 @@ interface DecompressFlags extends FileJobFlags, AdapterFlags {
 }
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("decompress")
-    .alias("d")
-    .description("restore files from .llmz archives")
-    .argument("[files...]", "archives to decompress; none or - reads stdin and writes stdout");
-  addOutputOptions(cmd);
-  addEngineOptions(cmd);
+  const cmd = addFileCommand(program, "decompress", "d", "restore files from .llmz archives", "archives to decompress; none or - reads stdin and writes stdout");
   addAdapterOptions(cmd, "match")
     .addOption(gpuOption("where the model runs; the archive fixes the backend (default: the archive's)").default(undefined))
     .addHelpText(

@@ -20,6 +20,12 @@ export function addOutputOptions(cmd: Command): Command {
     .option("-v, --verbose", "print details, and stack traces on errors");
 }
 
+/** A command over files or stdin (compress, decompress), with the output and engine options they share. */
+export function addFileCommand(program: Command, name: string, alias: string, description: string, files: string): Command {
+  const cmd = program.command(name).alias(alias).description(description).argument("[files...]", files);
+  return addEngineOptions(addOutputOptions(cmd));
+}
+
 export function addEngineOptions(cmd: Command): Command {
   return cmd
     .option("-m, --model <model>", "GGUF model: PATH, NAME ('llmzip models list') or hf:USER/REPO/FILE.gguf (default: $LLMZIP_MODEL, then 'llmzip models default')")
