@@ -3,9 +3,9 @@
  * entries naming the rewriter, the prompt and the original (docs/FORMAT.md).
  * The payload is an ordinary archive of the rewrite.
  */
-import { createHash } from "node:crypto";
 import type { ArchiveHeader } from "../container/format.js";
 import { CorruptArchiveError } from "../errors.js";
+import { hex, sha256 } from "../util/bytes.js";
 
 export const META_REWRITER = "lossy.rewriter";
 export const META_PROMPT = "lossy.prompt";
@@ -29,7 +29,7 @@ export interface LossyInfo {
 }
 
 export function shortSha256(data: Uint8Array | string): string {
-  return createHash("sha256").update(data).digest("hex").slice(0, HASH_HEX_DIGITS);
+  return hex(sha256(data)).slice(0, HASH_HEX_DIGITS);
 }
 
 /** The header label that makes an archive of a rewrite a lossy archive of the original: compress writes it once. */

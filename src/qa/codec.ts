@@ -3,11 +3,10 @@
  * the large model's answers and write the message; replay it from the
  * message and arrive at exactly the same final answer.
  */
-import { createHash } from "node:crypto";
 import type { ChatModel, ScoringChatModel } from "../chat/types.js";
 import type { Backend } from "../engine/locate.js";
 import { MismatchError, UsageError } from "../errors.js";
-import { crc32, hex } from "../util/bytes.js";
+import { crc32, hex, sha256 } from "../util/bytes.js";
 import { BitDecoder, encodeBits, idealBits } from "./bit-coder.js";
 import { askExpert } from "./expert.js";
 import { FINGERPRINT_BYTES, headerLength, packBits, parseMessage, QA_PROTOCOL_VERSION, serializeMessage, unpackBits, type QaHeader } from "./message.js";
@@ -61,7 +60,7 @@ export interface QaEncodeResult {
   stats: QaStats;
 }
 
-const fingerprint = (data: Uint8Array | string) => createHash("sha256").update(data).digest().subarray(0, FINGERPRINT_BYTES);
+const fingerprint = (data: Uint8Array | string) => sha256(data).subarray(0, FINGERPRINT_BYTES);
 
 /** The task as text; the protocol feeds it to chat templates. */
 export function taskText(task: Uint8Array): string {

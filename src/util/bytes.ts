@@ -3,11 +3,17 @@
  * and counts are written for people. Every room imports these instead of
  * writing its own.
  */
+import { createHash } from "node:crypto";
 import zlib from "node:zlib";
 
 /** CRC-32 (zlib's polynomial) as an unsigned 32-bit number. */
 export function crc32(data: Uint8Array): number {
   return zlib.crc32(data) >>> 0;
+}
+
+/** sha256 of bytes (or of a string's UTF-8). */
+export function sha256(data: Uint8Array | string): Buffer {
+  return createHash("sha256").update(data).digest();
 }
 
 /** Lowercase hex of the bytes. */
