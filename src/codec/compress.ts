@@ -13,7 +13,6 @@ import type { AdapterSpec, CompressOptions } from "./options.js";
 import { defaultContext, defaultLanes, DEFAULT_MIXER, FIXED_LANE_SETTINGS, FREQ_BITS, MAX_LANES, MIN_CTX, maxContext } from "./settings.js";
 import { decompress } from "./decompress.js";
 
-
 /** Measurements of one compression, for `info`, `bench` and the CLI's summary. */
 export interface CompressStats {
   originalBytes: number;
