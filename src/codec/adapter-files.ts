@@ -17,7 +17,6 @@ export type { AdapterFile } from "./options.js";
 /** Folders searched for adapters when none are given: `$LLMZIP_ADAPTERS`, separated like PATH. */
 export const ADAPTERS_ENV = "LLMZIP_ADAPTERS";
 
-
 /** The adapter folders named by `$LLMZIP_ADAPTERS` (none when unset). */
 export function adapterDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   return (env[ADAPTERS_ENV] ?? "").split(path.delimiter).filter((d) => d.length > 0);

@@ -53,7 +53,6 @@ export function looksBinary(piece: Uint8Array): boolean {
   return control * 100 > piece.length;
 }
 
-
 /** Bytes per token on a prefix of the input, to size the first guess of each chunk. */
 function bytesPerToken(data: Uint8Array, tok: Tokenizer): number {
   const end = cutPoint(data, 0, Math.min(data.length, SAMPLE_BYTES));

@@ -14,7 +14,6 @@ export interface DecompressResult {
   header: ArchiveHeader;
 }
 
-
 /** Checks that a model file is the one the archive was made with, before any decoding. */
 async function checkModel(header: ArchiveHeader, modelPath: string): Promise<void> {
   const want = header.model;

@@ -12,7 +12,6 @@ export interface FindOptions extends StoreOptions {
   preferred?: string[];
 }
 
-
 /**
  * Finds the local file whose sha256 and size are the archive's model's,
  * among preferred files, registered models, cached downloads and packaged

@@ -32,7 +32,6 @@ function looksLikePath(spec: string): boolean {
   return spec.includes("/") || spec.includes(path.sep) || spec.startsWith(".") || /\.gguf$/i.test(spec);
 }
 
-
 /** Local file of a catalog entry, or undefined when it is not on this machine. */
 export function catalogEntryFile(entry: CatalogEntry, ctx: StoreContext): string | undefined {
   const file = entry.kind === "hub" ? remoteFile(entry.uri, ctx.paths.cache, ctx.env).cachePath : packagedFile(entry, ctx.packageRoot);

@@ -36,7 +36,6 @@ export interface QaMessage {
   payload: Uint8Array;
 }
 
-
 /** Header length for N questions (the varint of N grows with N). */
 export function headerLength(questions: number): number {
   return writeHeader({ version: QA_PROTOCOL_VERSION, arithmetic: false, backend: "cpu", questions, smallModel: new Uint8Array(8), task: new Uint8Array(8), prompts: new Uint8Array(8), finalCrc32: 0 }).length;
