@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The repository's benchmark: `llmzip bench` over the shared corpora, writing
 // a markdown report, an SVG chart and the JSON under bench/results/, and with
-// --readme the summary in README.md. A developer tool: it may default to
+// --readme the summary in docs/BENCHMARKS.md. A developer tool: it may default to
 // ../shared, which product code never does.
 //
 //   npm run bench -- [--model PATH] [--shared DIR] [--corpora canterbury,calgary|all]
@@ -11,7 +11,7 @@
 // Model: --model, else $LLMZIP_MODEL, else <shared>/models/stories260K.gguf.
 // Shared folder: --shared, else $LLMZIP_SHARED, else ../shared beside the checkout.
 // Outputs: <out>/<corpora>-<model>[-<tag>].{md,svg,json}. --reuse: no run, only
-// the README from the JSON of an earlier one.
+// the summary from the JSON of an earlier one.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -84,19 +84,21 @@ function summaryLine(report) {
 }
 
 if (values.readme) {
-  const { renderBpbTable, describeSetting } = await import(path.join(root, "dist", "index.js"));
-  const readme = path.join(root, "README.md");
+  const { renderBpbTable, describeSetting } = await import(path.join(root, "dist", "bench", "index.js"));
+  const readme = path.join(root, "docs", "BENCHMARKS.md");
   const text = fs.readFileSync(readme, "utf8");
   const begin = "<!-- bench:results:begin -->";
   const end = "<!-- bench:results:end -->";
   const a = text.indexOf(begin);
   const b = text.indexOf(end);
-  if (a < 0 || b < a) fail(`README.md has no ${begin} ... ${end} section`);
+  if (a < 0 || b < a) fail(`docs/BENCHMARKS.md has no ${begin} ... ${end} section`);
+  // Links are relative to docs/, the shown names to the repository root.
   const rel = (f) => path.relative(root, f).split(path.sep).join("/");
+  const link = (f) => `[${rel(f)}](${path.relative(path.dirname(readme), f).split(path.sep).join("/")})`;
   const t = report.totals.llmzip;
   const body = [
     begin,
-    `Latest run of \`npm run bench -- --corpora ${corpora.join(",")}${values.tag ? ` --tag ${values.tag}` : ""}${passThrough.length ? ` -- ${passThrough.join(" ")}` : ""}\` (full report: [${rel(md)}](${rel(md)}), chart: [${rel(svg)}](${rel(svg)})):`,
+    `Latest run of \`npm run bench -- --corpora ${corpora.join(",")}${values.tag ? ` --tag ${values.tag}` : ""}${passThrough.length ? ` -- ${passThrough.join(" ")}` : ""}\` (full report: ${link(md)}, chart: ${link(svg)}):`,
     "",
     ...describeSetting(report),
     summaryLine(report),
@@ -105,6 +107,6 @@ if (values.readme) {
     end,
   ].join("\n");
   fs.writeFileSync(readme, text.slice(0, a) + body + text.slice(b + end.length));
-  process.stderr.write("bench: updated README.md\n");
+  process.stderr.write("bench: updated docs/BENCHMARKS.md\n");
 }
 process.exit(status);

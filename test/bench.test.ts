@@ -10,7 +10,7 @@ import type { BenchReport, FileResult, LlmzipResult } from "../src/bench/report.
 import { computeTotals } from "../src/bench/run.js";
 import { renderTable } from "../src/bench/table.js";
 import { UsageError } from "../src/errors.js";
-import { progressLine } from "../src/cli/progress.js";
+import { progressLine } from "../src/cli/progress-text.js";
 import { tempDir } from "./helpers/cli.js";
 
 function llm(bytes: number, original: number, extra: Partial<LlmzipResult> = {}): LlmzipResult {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MIXER, KNOWN_MIXERS } from "../src/codec/options.js";
+import { DEFAULT_MIXER, KNOWN_MIXERS } from "../src/codec/settings.js";
 import { cpuAddon, type RowCodingOptions } from "../src/engine/native.js";
 import { rng, sample } from "./helpers/rng.js";
 

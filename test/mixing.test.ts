@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compress } from "../src/codec/compress.js";
 import { decompress } from "../src/codec/decompress.js";
-import { DEFAULT_MIXER } from "../src/codec/options.js";
+import { DEFAULT_MIXER } from "../src/codec/settings.js";
 import { parseArchive, serializeArchive } from "../src/container/format.js";
 import { LlamaEngine } from "../src/engine/engine.js";
 import { llmzip, tempDir } from "./helpers/cli.js";

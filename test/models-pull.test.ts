@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { downloadLine } from "../src/cli/download-progress.js";
+import { downloadLine } from "../src/cli/progress-text.js";
 import { DownloadError, ModelError } from "../src/errors.js";
 import type { CatalogEntry } from "../src/models/catalog.js";
 import type { DownloadProgress } from "../src/models/download.js";

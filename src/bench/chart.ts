@@ -1,4 +1,5 @@
 import type { BenchReport } from "./report.js";
+import { groupDigits } from "../util/bytes.js";
 
 const PALETTE = ["#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
 
@@ -61,7 +62,7 @@ export function renderChart(report: BenchReport): string {
       if (!v || v.bpb === null) return;
       const s = series[si];
       const yy = y(v.bpb);
-      const tip = `${g.label}: ${s?.label} ${v.bpb.toFixed(3)} bits/byte (${v.bytes.toLocaleString("en-US")} of ${g.bytes.toLocaleString("en-US")} bytes)`;
+      const tip = `${g.label}: ${s?.label} ${v.bpb.toFixed(3)} bits/byte (${groupDigits(v.bytes)} of ${groupDigits(g.bytes)} bytes)`;
       parts.push(
         `<rect x="${(x0 + si * bar).toFixed(1)}" y="${yy.toFixed(1)}" width="${bar - 1}" height="${(top + plotHeight - yy).toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"><title>${xml(tip)}</title></rect>`,
       );

@@ -1,10 +1,11 @@
 /** Number formatting shared by the bench table, markdown report and chart. */
 import type { BenchReport, LossyResult } from "./report.js";
+import { groupDigits } from "../util/bytes.js";
 
 export const DASH = "-";
 
 export function fmtInt(n: number | null | undefined): string {
-  return n === null || n === undefined ? DASH : Math.round(n).toLocaleString("en-US");
+  return n === null || n === undefined ? DASH : groupDigits(Math.round(n));
 }
 
 export function fmtFixed(n: number | null | undefined, digits: number): string {
@@ -14,7 +15,7 @@ export function fmtFixed(n: number | null | undefined, digits: number): string {
 /** Rates with three significant figures at most: the machine's noise is larger than that. */
 export function fmtRate(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return DASH;
-  if (n >= 1000) return Math.round(n).toLocaleString("en-US");
+  if (n >= 1000) return groupDigits(Math.round(n));
   return Number(n.toPrecision(3)).toString();
 }
 

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { describeFsError } from "../cli/files.js";
+import { describeFsError } from "../util/fs.js";
 import { FileError, UsageError } from "../errors.js";
 
 /** One file to benchmark: its label and where its bytes come from. */

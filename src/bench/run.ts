@@ -1,15 +1,14 @@
 import { compress, type CompressResult } from "../codec/compress.js";
 import { decompress } from "../codec/decompress.js";
-import type { AdapterChoice } from "../codec/adapter-choice.js";
-import type { AdapterSpec, CompressOptions, LaneRun } from "../codec/options.js";
-import { parseHeader } from "../container/format.js";
-import { LlamaEngine, type GpuMode } from "../engine/engine.js";
+import { pickCodingChoices, type CodingChoices, type CompressOptions, type LaneRun } from "../codec/options.js";
+import { LlamaEngine } from "../engine/engine.js";
 import type { ChatModel } from "../chat/types.js";
 import { compressLossy } from "../lossy/compress.js";
 import { withCompressedSize } from "../lossy/evaluate.js";
 import { measureInformation } from "../lossy/information.js";
 import type { RewritePrompt } from "../lossy/prompt.js";
 import { fingerprintFile } from "../models/fingerprint.js";
+import { sameBytes } from "../util/bytes.js";
 import { VERSION } from "../version.js";
 import { BASELINE_NAMES, measureBaseline, resolveBaselines, type BaselineName } from "./baselines.js";
 import { loadInput, type BenchInput } from "./inputs.js";
@@ -35,25 +34,12 @@ export interface BenchHooks {
   output?: (output: Uint8Array, file: string) => Uint8Array;
 }
 
-export interface BenchOptions {
+/** Compress's coding choices (lanes, ctx, adapters, mixing...), applied to every file, and the run's own options. */
+export interface BenchOptions extends CodingChoices {
   /** GGUF model path (ignored for loading when `engine` is given, but reported). */
   model: string;
   /** An engine already loaded with `model`; otherwise one is opened for the run and closed after. */
   engine?: LlamaEngine;
-  lanes?: number;
-  ctx?: number;
-  threads?: number;
-  gpu?: GpuMode;
-  /** LoRA adapters mixed into every model-coded chunk (compress's `adapters`). */
-  adapters?: AdapterSpec[];
-  /** Per chunk, the best of these adapter sets (compress's `adapterChoice`). */
-  adapterChoice?: AdapterChoice;
-  /** llama.cpp CPU kernel set for the engine the run opens (see EngineOptions.cpuKernels). */
-  cpuKernels?: string;
-  /** Code every representable chunk with the model, even where brotli is smaller. */
-  forceModel?: boolean;
-  /** Context mixing (compress's `mix`; default on). */
-  mix?: boolean;
   /**
    * Lossy mode: every file is rewritten by `rewriter` and the rewrite coded;
    * the round trip compares with the rewrite, and the information the
@@ -75,10 +61,6 @@ export interface BenchOptions {
 
 const rate = (amount: number, seconds: number | null): number | null => (amount > 0 && seconds && seconds > 0 ? amount / seconds : null);
 const bitsPerByte = (bytes: number, of: number): number | null => (of > 0 ? (bytes * 8) / of : null);
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
-}
 
 async function summariseModel(engine: LlamaEngine): Promise<ModelSummary> {
   const fp = await fingerprintFile(engine.modelPath);
@@ -109,14 +91,9 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
   let schedule: LaneRun[] | undefined;
   const t0 = performance.now();
   const codingOptions: CompressOptions = {
+    ...pickCodingChoices(opts),
     model: opts.model,
     engine,
-    lanes: opts.lanes,
-    ctx: opts.ctx,
-    adapters: opts.adapters,
-    adapterChoice: opts.adapterChoice,
-    forceModel: opts.forceModel,
-    mix: opts.mix,
     signal: opts.signal,
     onProgress: (p) => progress(p.phase === "analyse" || p.phase === "trial" ? p.phase : "encode", p.done, p.total),
     onWarning: opts.onWarning,
@@ -180,7 +157,7 @@ async function benchLlmzip(data: Uint8Array, input: BenchInput, index: number, c
   if (rewritten) {
     progress("information", 0, 1);
     // With the archive's context size, as `info --original` measures it.
-    const ctx = parseHeader(archive).header.settings?.ctx ?? opts.ctx;
+    const ctx = coded.header.settings?.ctx ?? opts.ctx;
     const m = withCompressedSize(await measureInformation(data, rewritten.rewrite, { engine, ctx, lanes: opts.lanes, signal: opts.signal }), archive.length);
     lossy = {
       rewriter: rewritten.rewriter,

@@ -9,9 +9,10 @@ import fs from "node:fs";
 import path from "node:path";
 import type { ChatHistoryItem, Llama, LlamaChatSession, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { CancelledError, ChatError, ModelError, UsageError } from "../errors.js";
-import { loadLlamaBackends } from "../engine/engine.js";
+import { defaultThreads, loadLlamaBackends } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
+import { readGgufInfo } from "../models/gguf.js";
 import type { ChatBudget, ChatMessage, ChatReply, ChatRequest, ScoringChatModel } from "./types.js";
 
 /** Context of a local chat model: its training context, at most this. */
@@ -22,8 +23,8 @@ const BATCH_SIZE = 512;
 const MIN_REPLY_TOKENS = 8;
 
 export interface LocalChatOptions {
-  /** llama.cpp threads (required: the default is too many on small machines). */
-  threads: number;
+  /** llama.cpp threads; default: the coding engine's rule ({@link defaultThreads}), never node-llama-cpp's (too many on small machines). */
+  threads?: number;
   /** Backend of the process's llama.cpp libraries; must match the coding engine's (default cpu). */
   backend?: Backend;
   /** Context tokens (default: the model's, at most 8192). */
@@ -70,6 +71,15 @@ function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
   });
 }
 
+/** The model's parameter count from its GGUF header; unknown (a file that is no GGUF fails to load just below) counts as large. */
+function parameterCount(modelPath: string): number {
+  try {
+    return readGgufInfo(modelPath).parameters;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
 export class LocalChatModel implements ScoringChatModel {
   readonly kind = "gguf" as const;
   readonly identity: string;
@@ -94,8 +104,9 @@ export class LocalChatModel implements ScoringChatModel {
 
   /** Loads a GGUF chat model. `identity` names the file by its sha256, so two copies agree. */
   static async open(modelPath: string, opts: LocalChatOptions): Promise<LocalChatModel> {
-    if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new UsageError(`threads must be a positive whole number (got ${opts.threads})`);
+    if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) throw new UsageError(`threads must be a positive whole number (got ${opts.threads})`);
     if (!fs.existsSync(modelPath) || !fs.statSync(modelPath).isFile()) throw new ModelError(`model file not found: ${modelPath}`);
+    const threads = opts.threads ?? defaultThreads(parameterCount(modelPath));
     const fp = await fingerprintFile(modelPath);
     const backend = opts.backend ?? "cpu";
     const llama = await llamaFor(backend, opts);
@@ -109,7 +120,7 @@ export class LocalChatModel implements ScoringChatModel {
     const contextSize = opts.contextTokens ?? Math.min(train, DEFAULT_CHAT_CONTEXT);
     let context: LlamaContext;
     try {
-      context = await model.createContext({ contextSize, threads: opts.threads, batchSize: Math.min(BATCH_SIZE, contextSize), flashAttention: false, sequences: 1 });
+      context = await model.createContext({ contextSize, threads, batchSize: Math.min(BATCH_SIZE, contextSize), flashAttention: false, sequences: 1 });
     } catch (e) {
       await model.dispose();
       throw new ModelError(`cannot create a ${contextSize}-token context for ${modelPath}: ${(e as Error).message.split("\n")[0]}`);

@@ -6,7 +6,7 @@ import type { ChatModel } from "./types.js";
 
 /** Where a chat model comes from: a GGUF file here, or an OpenAI-compatible endpoint. */
 export type ChatModelSpec =
-  | { path: string; threads: number; backend?: Backend; contextTokens?: number; cpuKernels?: string; verbose?: boolean }
+  | { path: string; threads?: number; backend?: Backend; contextTokens?: number; cpuKernels?: string; verbose?: boolean }
   | { url: string; model: string; timeoutMs?: number; env?: NodeJS.ProcessEnv };
 
 /** True when a `--large PATH|URL` style argument names an endpoint. */

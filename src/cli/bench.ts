@@ -11,26 +11,19 @@ import { runBench, type BenchHooks } from "../bench/run.js";
 import { renderTable } from "../bench/table.js";
 import type { GpuMode } from "../engine/engine.js";
 import { CancelledError } from "../errors.js";
-import { writeAtomic } from "./files.js";
+import { writeAtomic } from "../util/fs.js";
+import { abortOnSignals } from "../util/signals.js";
 import { makeReporter, reportError, type Reporter } from "./output.js";
-import { compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
-import { addCodingOptions } from "./coding-options.js";
+import { addCodingOptions, codingChoices, type CodingFlags } from "./coding-options.js";
 import { addEngineOptions } from "./options.js";
-import { ProgressBar } from "./progress.js";
+import { LiveLine } from "./live-line.js";
 import { addLossyOptions, openLossy, type LossyFlags } from "./lossy.js";
 import { addQaBenchCommand } from "./qa.js";
+import { ModelStore } from "../models/model-store.js";
 import { modelForCompress } from "./resolve-model.js";
 
-export interface BenchFlags extends AdapterFlags, Omit<LossyFlags, "gpu" | "rm"> {
+export interface BenchFlags extends CodingFlags, Omit<LossyFlags, "gpu" | "rm" | "threads" | "cpuKernels"> {
   model?: string;
-  threads?: number;
-  lanes?: number;
-  ctx?: number;
-  gpu?: GpuMode;
-  cpuKernels?: string;
-  forceModel?: boolean;
-  /** false with --no-mix. */
-  mix?: boolean;
   json?: boolean;
   markdown?: string;
   chart?: string;
@@ -72,33 +65,24 @@ function writeReports(report: BenchReport, flags: BenchFlags, rep: Reporter): vo
  */
 export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: BenchHooks): Promise<number> {
   const rep = makeReporter(flags);
+  const store = new ModelStore();
   const checks = flags.check ?? [];
-  const adapterOptions = compressAdapterOptions(flags);
-  const model = modelForCompress(flags.model);
+  const coding = codingChoices(flags);
+  const model = modelForCompress(store, flags.model);
   const files = expandInputs(inputs);
   // Opened once for the run, like the coding model.
   const lossy = await openLossy({ ...flags, gpu: flags.gpu ?? "auto" });
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  let bar: ProgressBar | undefined;
+  const signals = abortOnSignals();
+  let bar: LiveLine | undefined;
   let barFile = "";
   let report: BenchReport;
   try {
     report = await runBench(files, {
       model,
-      threads: flags.threads,
-      lanes: flags.lanes,
-      ctx: flags.ctx,
-      gpu: flags.gpu,
-      ...adapterOptions,
-      cpuKernels: flags.cpuKernels,
-      forceModel: flags.forceModel,
-      mix: flags.mix,
+      ...coding,
       lossy,
       baselines: flags.baselines,
-      signal: controller.signal,
+      signal: signals.signal,
       verbose: flags.verbose,
       hooks,
       onWarning: (m) => rep.warn(m),
@@ -106,10 +90,10 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
         if (p.file !== barFile) {
           bar?.stop();
           barFile = p.file;
-          bar = new ProgressBar(`[${p.index + 1}/${p.count}] ${p.file}`, rep);
+          bar = new LiveLine(`[${p.index + 1}/${p.count}] ${p.file}`, rep);
         }
         const unit = p.phase === "rewrite" ? "sections" : p.phase === "baselines" || p.phase === "information" ? "" : undefined;
-        bar?.update(unit === undefined ? p : { ...p, unit });
+        bar?.progress(unit === undefined ? p : { ...p, unit });
       },
       onFile: (r) => {
         bar?.stop();
@@ -117,7 +101,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
       },
     });
   } catch (e) {
-    if (controller.signal.aborted || e instanceof CancelledError) {
+    if (signals.signal.aborted || e instanceof CancelledError) {
       rep.info("llmzip: interrupted; no report was written");
       return 130;
     }
@@ -125,8 +109,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
   } finally {
     bar?.stop();
     await lossy?.rewriter.close();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    signals.dispose();
   }
 
   report.checks = evaluateChecks(report, checks);

@@ -5,25 +5,18 @@ import { compressLossy } from "../lossy/compress.js";
 import type { GpuMode } from "../engine/engine.js";
 import { runFileJobs, type FileJob, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
-import { compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
-import { addCodingOptions } from "./coding-options.js";
+import { addCodingOptions, codingChoices, type CodingFlags } from "./coding-options.js";
 import { addLossyOptions, describeLossy, openLossy, type LossyFlags } from "./lossy.js";
-import { addEngineOptions, addOutputOptions } from "./options.js";
-import { ProgressBar } from "./progress.js";
+import { addFileCommand } from "./options.js";
+import { LiveLine } from "./live-line.js";
+import { ModelStore } from "../models/model-store.js";
 import { modelForCompress } from "./resolve-model.js";
 import { describeAdapterChoice, describeRatio } from "./summary.js";
 
-interface CompressFlags extends FileJobFlags, AdapterFlags, LossyFlags {
+interface CompressFlags extends FileJobFlags, CodingFlags, LossyFlags {
   model?: string;
-  lanes?: number;
-  ctx?: number;
-  threads?: number;
   gpu: GpuMode;
-  cpuKernels?: string;
   verify?: boolean;
-  forceModel?: boolean;
-  /** false with --no-mix. */
-  mix: boolean;
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -31,13 +24,7 @@ interface CompressFlags extends FileJobFlags, AdapterFlags, LossyFlags {
 export const SUFFIX = ".llmz";
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("compress")
-    .alias("c")
-    .description("compress files (or stdin) into .llmz archives")
-    .argument("[files...]", "files to compress; none or - reads stdin and writes stdout");
-  addOutputOptions(cmd);
-  addEngineOptions(cmd);
+  const cmd = addFileCommand(program, "compress", "c", "compress files (or stdin) into .llmz archives", "files to compress; none or - reads stdin and writes stdout");
   addCodingOptions(cmd)
     .option("--verify", "decode the archive in the same run and compare before writing it");
   addLossyOptions(cmd)
@@ -59,37 +46,31 @@ Examples:
     )
     .action(async (files: string[], flags: CompressFlags) => {
       const rep = makeReporter(flags);
+      const store = new ModelStore();
       const verify = Boolean(flags.verify || flags.rm);
-      const adapterOptions = compressAdapterOptions(flags);
+      const coding = codingChoices(flags);
       // Resolved once, on the first input that needs it (an empty input needs no
       // model); with --lossy before the rewriter loads, so that a missing -m fails fast.
-      let model: string | undefined = flags.lossy ? modelForCompress(flags.model) : undefined;
+      let model: string | undefined = flags.lossy ? modelForCompress(store, flags.model) : undefined;
       const lossy = await openLossy(flags);
       const job: FileJob = {
         outputName: (input) => `${input}${SUFFIX}`,
         transform: async (data, label, signal) => {
-          model ??= modelForCompress(flags.model);
-          const bar = new ProgressBar(label, rep);
+          model ??= modelForCompress(store, flags.model);
+          const bar = new LiveLine(label, rep);
           const t0 = performance.now();
           const options: CompressOptions = {
             model,
-            lanes: flags.lanes,
-            ctx: flags.ctx,
-            threads: flags.threads,
-            gpu: flags.gpu,
-            ...adapterOptions,
-            cpuKernels: flags.cpuKernels,
+            ...coding,
             verify,
-            forceModel: flags.forceModel,
-            mix: flags.mix,
             signal,
             verbose: flags.verbose,
-            onProgress: (p) => bar.update(p),
+            onProgress: (p) => bar.progress(p),
             onWarning: (m) => rep.warn(m),
           };
           try {
             if (lossy) {
-              const result = await compressLossy(data, { ...options, ...lossy, onSection: (done, total) => bar.update({ phase: "rewrite", unit: "sections", done, total }) });
+              const result = await compressLossy(data, { ...options, ...lossy, onSection: (done, total) => bar.progress({ phase: "rewrite", unit: "sections", done, total }) });
               bar.stop();
               if (result.lossy.truncatedSections > 0) rep.warn(`${label}: ${result.lossy.truncatedSections} of ${result.lossy.sections} rewritten sections were cut at the rewriter's length limit`);
               if (process.stderr.isTTY || rep.verbose) rep.info(describeLossy(label, result, (performance.now() - t0) / 1000));

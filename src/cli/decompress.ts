@@ -7,8 +7,9 @@ import { SUFFIX } from "./compress.js";
 import { runFileJobs, type FileJobFlags } from "./file-jobs.js";
 import { makeReporter } from "./output.js";
 import { addAdapterOptions, decompressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
-import { addEngineOptions, addOutputOptions, gpuOption } from "./options.js";
-import { ProgressBar } from "./progress.js";
+import { addFileCommand, gpuOption } from "./options.js";
+import { LiveLine } from "./live-line.js";
+import { ModelStore } from "../models/model-store.js";
 import { modelForDecompress } from "./resolve-model.js";
 import { lossyInfo } from "../lossy/archive.js";
 import { lossyNote } from "./lossy.js";
@@ -22,13 +23,7 @@ interface DecompressFlags extends FileJobFlags, AdapterFlags {
 }
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("decompress")
-    .alias("d")
-    .description("restore files from .llmz archives")
-    .argument("[files...]", "archives to decompress; none or - reads stdin and writes stdout");
-  addOutputOptions(cmd);
-  addEngineOptions(cmd);
+  const cmd = addFileCommand(program, "decompress", "d", "restore files from .llmz archives", "archives to decompress; none or - reads stdin and writes stdout");
   addAdapterOptions(cmd, "match")
     .addOption(gpuOption("where the model runs; the archive fixes the backend (default: the archive's)").default(undefined))
     .addHelpText(
@@ -44,8 +39,9 @@ Examples:
     )
     .action(async (files: string[], flags: DecompressFlags) => {
       const rep = makeReporter(flags);
+      const store = new ModelStore();
       const adapterOptions = decompressAdapterOptions(flags);
-      const model = modelForDecompress(flags.model);
+      const model = modelForDecompress(store, flags.model);
       process.exitCode = await runFileJobs(
         files,
         flags,
@@ -55,7 +51,7 @@ Examples:
             return input.slice(0, -SUFFIX.length);
           },
           transform: async (data, label, signal) => {
-            const bar = new ProgressBar(label, rep);
+            const bar = new LiveLine(label, rep);
             try {
               const { data: out, header } = await decompress(data, {
                 ...model,
@@ -64,7 +60,7 @@ Examples:
                 gpu: flags.gpu,
                 signal,
                 verbose: flags.verbose,
-                onProgress: (p) => bar.update(p),
+                onProgress: (p) => bar.progress(p),
                 onWarning: (m) => rep.warn(m),
               });
               const lossy = lossyInfo(header);

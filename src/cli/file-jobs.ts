@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import { CancelledError, FileError, UsageError } from "../errors.js";
-import { readInput, readStdin, removePendingTemps, sameFile, writeAtomic, writeStdout, describeFsError } from "./files.js";
+import { describeFsError, readInput, removePendingTemps, sameFile, writeAtomic } from "../util/fs.js";
+import { abortOnSignals, SIGNAL_EXIT } from "../util/signals.js";
 import { reportError, type Reporter } from "./output.js";
+import { readStdin, writeStdout } from "./stdio.js";
 
 /** The output flags compress and decompress share (gzip/zstd conventions). */
 export interface FileJobFlags {
@@ -18,7 +20,6 @@ export interface FileJob {
   transform(data: Buffer, label: string, signal: AbortSignal): Promise<Uint8Array>;
 }
 
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 /** How long a signalled run may take to wind down (a model step, a brotli call) before it is cut short. */
 const SIGNAL_GRACE_MS = 3000;
 
@@ -35,49 +36,40 @@ export async function runFileJobs(files: string[], flags: FileJobFlags, job: Fil
     if (flags.stdout || inputs.every((i) => i === "-")) throw new UsageError("--rm needs an output file (not standard output)");
   }
 
-  const controller = new AbortController();
-  let signalled: string | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (signalled) {
-      // Second signal: leave at once, still without leaving partial files.
-      removePendingTemps();
-      process.exit(SIGNAL_EXIT[sig] ?? 1);
-    }
-    signalled = sig;
-    controller.abort();
+  const scope = abortOnSignals({
+    // Second signal: leave at once, still without leaving partial files.
+    beforeExit: removePendingTemps,
     // Some work cannot be cancelled (brotli on the thread pool, a read from
     // a pipe that stays open). Leaving is safe at any point: outputs are
     // only ever temp files, which are removed, or complete renamed files.
-    setTimeout(() => {
-      removePendingTemps();
-      process.stderr.write("llmzip: interrupted; the output in progress was not written\n");
-      process.exit(SIGNAL_EXIT[sig] ?? 1);
-    }, SIGNAL_GRACE_MS).unref();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+    onFirst: (sig) =>
+      setTimeout(() => {
+        removePendingTemps();
+        process.stderr.write("llmzip: interrupted; the output in progress was not written\n");
+        process.exit(SIGNAL_EXIT[sig] ?? 1);
+      }, SIGNAL_GRACE_MS).unref(),
+  });
 
   let exitCode = 0;
   try {
     for (const input of inputs) {
-      if (signalled) break;
+      if (scope.received) break;
       try {
-        await runOne(input, flags, job, controller.signal, rep);
+        await runOne(input, flags, job, scope.signal, rep);
       } catch (err) {
-        if (signalled || err instanceof CancelledError) {
+        if (scope.received || err instanceof CancelledError) {
           removePendingTemps();
           rep.info(`llmzip: interrupted${input === "-" ? "" : ` while processing ${input}`}; nothing was written`);
-          return SIGNAL_EXIT[signalled ?? "SIGINT"] ?? 130;
+          return SIGNAL_EXIT[scope.received ?? "SIGINT"] ?? 130;
         }
         exitCode = reportError(err, rep.verbose);
         if (err instanceof UsageError) return exitCode;
       }
     }
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    scope.dispose();
   }
-  return signalled ? (SIGNAL_EXIT[signalled] ?? 130) : exitCode;
+  return scope.received ? (SIGNAL_EXIT[scope.received] ?? 130) : exitCode;
 }
 
 async function runOne(input: string, flags: FileJobFlags, job: FileJob, signal: AbortSignal, rep: Reporter): Promise<void> {

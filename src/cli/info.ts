@@ -4,11 +4,13 @@ import { inspectArchive, type ArchiveSummary } from "../codec/inspect.js";
 import { UsageError } from "../errors.js";
 import { isLossyMetaKey, lossyInfo, type LossyInfo } from "../lossy/archive.js";
 import { informationOfArchive, type ArchiveInformation } from "../lossy/evaluate.js";
-import { readInput } from "./files.js";
+import { readInput } from "../util/fs.js";
 import { lossyLines } from "./lossy.js";
 import { parsePositiveInt } from "./options.js";
 import { makeReporter, reportError } from "./output.js";
+import { ModelStore } from "../models/model-store.js";
 import { modelForDecompress } from "./resolve-model.js";
+import { groupDigits } from "../util/bytes.js";
 
 /** Most chunk runs listed in text; --json always lists every chunk. */
 const MAX_RUNS = 24;
@@ -28,7 +30,7 @@ export function chunkRuns(s: ArchiveSummary): string[] {
       last.bytes += c.bytes;
     } else runs.push({ from: i + 1, to: i + 1, what, bytes: c.bytes });
   });
-  return runs.map((r) => `${r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`} ${r.what} (${r.bytes.toLocaleString("en-US")} B)`);
+  return runs.map((r) => `${r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`} ${r.what} (${groupDigits(r.bytes)} B)`);
 }
 
 function renderAdapters(s: ArchiveSummary): string[] {
@@ -36,9 +38,9 @@ function renderAdapters(s: ArchiveSummary): string[] {
   const anyAdapter = s.adapterSets.some((set) => set.length > 0);
   s.adapterSets.forEach((set, i) => {
     const mine = s.chunkTable.filter((c) => c.adapterSet === i);
-    const names = set.length ? set.map((a) => `${a.name} x${a.scale} (${a.size.toLocaleString("en-US")} bytes, sha256 ${a.sha256.slice(0, 12)}…)`).join(" + ") : "no adapter";
+    const names = set.length ? set.map((a) => `${a.name} x${a.scale} (${groupDigits(a.size)} bytes, sha256 ${a.sha256.slice(0, 12)}…)`).join(" + ") : "no adapter";
     const bytes = mine.reduce((n, c) => n + c.bytes, 0);
-    if (anyAdapter) lines.push(`  adapters #${i}     ${names}: ${mine.length} chunk${mine.length === 1 ? "" : "s"}, ${bytes.toLocaleString("en-US")} bytes`);
+    if (anyAdapter) lines.push(`  adapters #${i}     ${names}: ${mine.length} chunk${mine.length === 1 ? "" : "s"}, ${groupDigits(bytes)} bytes`);
   });
   if (anyAdapter) {
     const runs = chunkRuns(s);
@@ -65,12 +67,12 @@ function render(file: string, s: InfoResult): string {
   const lines = [
     `${file}`,
     `  format          llmzip ${s.formatVersion}, ${s.mode}`,
-    `  original        ${s.originalBytes.toLocaleString("en-US")} bytes${s.lossy ? " (not stored: decompression gives the rewrite)" : ""}`,
-    ...(s.lossy ? [`  rewrite         ${s.lossy.rewriteBytes.toLocaleString("en-US")} bytes`] : []),
-    `  compressed      ${s.compressedBytes.toLocaleString("en-US")} bytes (${s.bitsPerByte.toFixed(3)} bits/byte${s.lossy ? " of the original" : ""})`,
+    `  original        ${groupDigits(s.originalBytes)} bytes${s.lossy ? " (not stored: decompression gives the rewrite)" : ""}`,
+    ...(s.lossy ? [`  rewrite         ${groupDigits(s.lossy.rewriteBytes)} bytes`] : []),
+    `  compressed      ${groupDigits(s.compressedBytes)} bytes (${s.bitsPerByte.toFixed(3)} bits/byte${s.lossy ? " of the original" : ""})`,
     `  chunks          ${s.chunks.total} (model ${s.chunks.model}, brotli ${s.chunks.brotli}, stored ${s.chunks.raw})`,
   ];
-  if (s.model) lines.push(`  model           ${s.model.name}, ${s.model.size.toLocaleString("en-US")} bytes, sha256 ${s.model.sha256}`);
+  if (s.model) lines.push(`  model           ${s.model.name}, ${groupDigits(s.model.size)} bytes, sha256 ${s.model.sha256}`);
   else lines.push("  model           none (decompresses without a model)");
   if (s.settings) {
     const st = s.settings;
@@ -109,6 +111,7 @@ export function register(program: Command): void {
     )
     .action(async (files: string[], flags: InfoFlags) => {
       const rep = makeReporter(flags);
+      const store = new ModelStore();
       if (flags.original && files.length !== 1) throw new UsageError("--original goes with one archive");
       if (!flags.original && (flags.model || flags.threads)) throw new UsageError("-m and --threads are for --original");
       const results: InfoResult[] = [];
@@ -119,7 +122,7 @@ export function register(program: Command): void {
           const result = describe(file, archive);
           if (flags.original) {
             result.information = await informationOfArchive(archive, readInput(flags.original), {
-              ...modelForDecompress(flags.model),
+              ...modelForDecompress(store, flags.model),
               threads: flags.threads,
               verbose: flags.verbose,
             });

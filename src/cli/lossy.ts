@@ -2,7 +2,6 @@
  * compress --lossy: the rewriter options, opening the rewriter once for all
  * files, and the summary line of a lossy run.
  */
-import os from "node:os";
 import type { Command } from "commander";
 import { openChatModel, type ChatModelSpec } from "../chat/open.js";
 import type { ChatModel } from "../chat/types.js";
@@ -12,8 +11,9 @@ import type { LossyInfo } from "../lossy/archive.js";
 import type { ArchiveInformation } from "../lossy/evaluate.js";
 import type { LossyCompressResult } from "../lossy/compress.js";
 import { builtInPrompt, promptFromBytes, type RewritePrompt } from "../lossy/prompt.js";
-import { readInput } from "./files.js";
+import { readInput } from "../util/fs.js";
 import { parsePositiveInt } from "./options.js";
+import { groupDigits } from "../util/bytes.js";
 
 export interface LossyFlags {
   lossy?: boolean;
@@ -55,7 +55,7 @@ export function rewriterSpec(flags: LossyFlags): ChatModelSpec | undefined {
   if (flags.rewriterModel || flags.rewriterTimeout !== undefined) throw new UsageError("--rewriter-model and --rewriter-timeout go with --rewriter-url");
   if (!flags.rewriter) throw new UsageError("--lossy needs a rewriter: --rewriter PATH (local GGUF) or --rewriter-url URL --rewriter-model NAME");
   // The rewriter shares the process's llama.cpp libraries with the coding engine: same backend and CPU kernels.
-  return { path: flags.rewriter, threads: flags.threads ?? Math.max(1, os.availableParallelism()), backend: chooseBackend(flags.gpu), cpuKernels: flags.cpuKernels, verbose: flags.verbose };
+  return { path: flags.rewriter, threads: flags.threads, backend: chooseBackend(flags.gpu), cpuKernels: flags.cpuKernels, verbose: flags.verbose };
 }
 
 export interface LossySetup {
@@ -73,21 +73,18 @@ export async function openLossy(flags: LossyFlags): Promise<LossySetup | undefin
 
 /** `notes.txt: 12,345 -> 345 bytes, lossy (rewrite 1,234 bytes in 3 sections; 0.224 bits per original byte) in 9.1 s` */
 export function describeLossy(label: string, r: LossyCompressResult, seconds: number): string {
-  const n = (x: number) => x.toLocaleString("en-US");
   const bpb = r.lossy.originalBytes > 0 ? ((r.archive.length * 8) / r.lossy.originalBytes).toFixed(3) : "-";
   const sections = `${r.lossy.sections} section${r.lossy.sections === 1 ? "" : "s"}`;
-  return `${label}: ${n(r.lossy.originalBytes)} -> ${n(r.archive.length)} bytes, lossy (rewrite ${n(r.lossy.rewriteBytes)} bytes in ${sections}; ${bpb} bits per original byte) in ${seconds.toFixed(1)} s`;
+  return `${label}: ${groupDigits(r.lossy.originalBytes)} -> ${groupDigits(r.archive.length)} bytes, lossy (rewrite ${groupDigits(r.lossy.rewriteBytes)} bytes in ${sections}; ${bpb} bits per original byte) in ${seconds.toFixed(1)} s`;
 }
 
 /** What decompress says on stderr about a lossy archive: the output is not the original. */
 export function lossyNote(label: string, info: LossyInfo): string {
-  const n = (x: number) => x.toLocaleString("en-US");
-  return `llmzip: note: ${label} is lossy: the output is the ${n(info.rewriteBytes)}-byte rewrite of a ${n(info.originalBytes)}-byte original (rewriter ${info.rewriter}), not the original`;
+  return `llmzip: note: ${label} is lossy: the output is the ${groupDigits(info.rewriteBytes)}-byte rewrite of a ${groupDigits(info.originalBytes)}-byte original (rewriter ${info.rewriter}), not the original`;
 }
 
 /** `info` lines of a lossy archive, with the information measure when it was made. */
 export function lossyLines(info: LossyInfo, measured?: ArchiveInformation): string[] {
-  const n = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
   const lines = [
     `  rewriter        ${info.rewriter}`,
     `  prompt          sha256 ${info.promptSha256}…`,
@@ -95,9 +92,9 @@ export function lossyLines(info: LossyInfo, measured?: ArchiveInformation): stri
   ];
   if (measured) {
     lines.push(
-      `  bits alone      ${n(measured.bitsAlone, 1)} (the original under the coding model, ${n(measured.originalTokens)} tokens)`,
-      `  given rewrite   ${n(measured.bitsGivenRewrite, 1)} (the same, after reading the rewrite${measured.wholeRewrite ? "" : `'s ${n(measured.contextTokens)}-token window`})`,
-      `  information     ${n(measured.informationBits, 1)} bits kept (${n(measured.bitsPerRewriteToken, 2)} per rewrite token; the archive is ${n(measured.compressedBits)} bits)`,
+      `  bits alone      ${groupDigits(measured.bitsAlone, 1)} (the original under the coding model, ${groupDigits(measured.originalTokens)} tokens)`,
+      `  given rewrite   ${groupDigits(measured.bitsGivenRewrite, 1)} (the same, after reading the rewrite${measured.wholeRewrite ? "" : `'s ${groupDigits(measured.contextTokens)}-token window`})`,
+      `  information     ${groupDigits(measured.informationBits, 1)} bits kept (${groupDigits(measured.bitsPerRewriteToken, 2)} per rewrite token; the archive is ${groupDigits(measured.compressedBits)} bits)`,
     );
   }
   return lines;

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { UsageError } from "../errors.js";
-import { describeFsError } from "./files.js";
+import { describeFsError } from "../util/fs.js";
 import { reportError } from "./output.js";
 import { VERSION } from "../version.js";
 

@@ -1,12 +1,10 @@
 import type { Command } from "commander";
 import { CancelledError, LlmzipError } from "../errors.js";
-import { readConfig, updateConfig } from "../models/config.js";
-import { listCatalog, listModels, type CatalogListing, type ModelListing } from "../models/list.js";
-import { pullModel } from "../models/pull.js";
-import { addModel, removeModel } from "../models/register.js";
-import { resolveModel, resolveModelSpec } from "../models/resolve.js";
-import { storeContext } from "../models/store.js";
-import { DownloadBar, formatBytes } from "./download-progress.js";
+import type { CatalogListing, ModelListing } from "../models/list.js";
+import { ModelStore } from "../models/model-store.js";
+import { formatBytes } from "../util/bytes.js";
+import { abortOnSignals } from "../util/signals.js";
+import { LiveLine } from "./live-line.js";
 import { makeReporter, type Reporter } from "./output.js";
 
 interface CommonFlags {
@@ -61,9 +59,9 @@ function renderCatalog(rows: CatalogListing[]): string {
 }
 
 /** "compress uses smollm2-135m (config)" or the hint for getting a model. */
-function defaultLine(): string {
+function defaultLine(store: ModelStore): string {
   try {
-    const r = resolveModel();
+    const r = store.resolve();
     const via = { flag: "-m", env: "LLMZIP_MODEL", config: "config", default: "catalog default" }[r.via];
     return `compress without -m uses ${r.spec} (${via})`;
   } catch (e) {
@@ -71,13 +69,13 @@ function defaultLine(): string {
   }
 }
 
-async function list(flags: CommonFlags & { json?: boolean; catalog?: boolean }): Promise<void> {
+async function list(store: ModelStore, flags: CommonFlags & { json?: boolean; catalog?: boolean }): Promise<void> {
   if (flags.catalog) {
-    const rows = listCatalog();
+    const rows = store.catalog();
     process.stdout.write(flags.json ? `${JSON.stringify(rows, null, 2)}\n` : `${renderCatalog(rows)}\n`);
     return;
   }
-  const rows = await listModels();
+  const rows = await store.list();
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;
@@ -87,33 +85,30 @@ async function list(flags: CommonFlags & { json?: boolean; catalog?: boolean }):
   } else {
     process.stdout.write(`${renderModels(rows)}\n`);
   }
-  if (!flags.quiet) process.stderr.write(`${defaultLine()}\n`);
+  if (!flags.quiet) process.stderr.write(`${defaultLine(store)}\n`);
 }
 
-async function add(file: string, flags: CommonFlags & { name?: string }, rep: Reporter): Promise<void> {
-  const m = await addModel(file, { name: flags.name });
+async function add(store: ModelStore, file: string, flags: CommonFlags & { name?: string }, rep: Reporter): Promise<void> {
+  const m = await store.add(file, { name: flags.name });
   rep.info(`registered ${m.name}: ${m.path} (${formatBytes(m.size)}, ${m.info.architecture}, ${formatCount(m.info.parameters)} parameters, sha256 ${m.sha256.slice(0, 12)}…)`);
 }
 
-async function pull(spec: string, flags: CommonFlags & { name?: string; sha256?: string }, rep: Reporter): Promise<number> {
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  let bar: DownloadBar | undefined;
+async function pull(store: ModelStore, spec: string, flags: CommonFlags & { name?: string; sha256?: string }, rep: Reporter): Promise<number> {
+  const signals = abortOnSignals();
+  let bar: LiveLine | undefined;
   let kept = 0;
   try {
-    const r = await pullModel(spec, {
+    const r = await store.pull(spec, {
       name: flags.name,
       sha256: flags.sha256,
-      signal: controller.signal,
+      signal: signals.signal,
       onStart: (plan) => {
         rep.debug(`downloading ${plan.url} -> ${plan.dest}${plan.expectedSha256 ? ` (sha256 ${plan.expectedSha256})` : " (no pinned sha256)"}`);
-        bar = new DownloadBar(plan.name, rep);
+        bar = new LiveLine(plan.name, rep);
       },
       onProgress: (p) => {
         kept = p.done;
-        bar?.update(p);
+        bar?.download(p);
       },
     });
     bar?.stop();
@@ -135,35 +130,32 @@ async function pull(spec: string, flags: CommonFlags & { name?: string; sha256?:
     }
     throw e;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    signals.dispose();
   }
 }
 
-function rm(name: string, rep: Reporter): void {
-  const r = removeModel(name);
+function rm(store: ModelStore, name: string, rep: Reporter): void {
+  const r = store.remove(name);
   const what = r.wasRegistered ? `removed ${r.name} from the registry` : `removed ${r.name}`;
   const file = r.deletedFile ? `and deleted ${r.path} (it was in llmzip's cache)` : `; the file ${r.path} was left in place (it is not in llmzip's cache)`;
   rep.info(`${what} ${file}`.replace(" ;", ";"));
   if (r.clearedDefault) rep.info(`${r.name} was the default model; no default is set now`);
 }
 
-function setDefault(name: string | undefined, flags: CommonFlags & { unset?: boolean }, rep: Reporter): void {
-  const ctx = storeContext();
+function setDefault(store: ModelStore, name: string | undefined, flags: CommonFlags & { unset?: boolean }, rep: Reporter): void {
   if (flags.unset) {
-    updateConfig(ctx.paths, { model: undefined });
-    rep.info(`no default model is set now (${ctx.paths.config})`);
+    store.setDefault(undefined);
+    rep.info(`no default model is set now (${store.paths.config})`);
     return;
   }
   if (!name) {
-    process.stdout.write(`${readConfig(ctx.paths).model ?? "(none)"}\n`);
-    if (!flags.quiet) process.stderr.write(`${defaultLine()}\n`);
+    process.stdout.write(`${store.defaultSpec() ?? "(none)"}\n`);
+    if (!flags.quiet) process.stderr.write(`${defaultLine(store)}\n`);
     return;
   }
-  // Checked now, so that a typo fails here rather than at the next compress.
-  const file = resolveModelSpec(name);
-  updateConfig(ctx.paths, { model: name });
-  rep.info(`default model: ${name} (${file}), saved in ${ctx.paths.config}`);
+  // Checked by the store first, so that a typo fails here rather than at the next compress.
+  const file = store.setDefault(name);
+  rep.info(`default model: ${name} (${file}), saved in ${store.paths.config}`);
 }
 
 const common = (cmd: Command): Command => cmd.option("-q, --quiet", "print nothing but errors").option("-v, --verbose", "print details, and stack traces on errors");
@@ -193,11 +185,11 @@ Examples:
   common(models.command("list").description("registered, downloaded and shipped models (or the catalog)"))
     .option("--json", "print JSON")
     .option("--catalog", "list the built-in catalog of models to pull instead")
-    .action(async (flags: CommonFlags & { json?: boolean; catalog?: boolean }) => list(flags));
+    .action(async (flags: CommonFlags & { json?: boolean; catalog?: boolean }) => list(new ModelStore(), flags));
 
   common(models.command("add").description("register a local GGUF model under a name").argument("<path>", "GGUF model file"))
     .option("--name <name>", "name to register it under (default: file name without .gguf)")
-    .action(async (file: string, flags: CommonFlags & { name?: string }) => add(file, flags, makeReporter(flags)));
+    .action(async (file: string, flags: CommonFlags & { name?: string }) => add(new ModelStore(), file, flags, makeReporter(flags)));
 
   common(
     models
@@ -209,13 +201,13 @@ Examples:
     .option("--sha256 <hex>", "expected sha256 of the file (catalog models are pinned already)")
     .addHelpText("after", "\nThe Hub's address can be changed with LLMZIP_HF_ENDPOINT (or HF_ENDPOINT).")
     .action(async (spec: string, flags: CommonFlags & { name?: string; sha256?: string }) => {
-      process.exitCode = await pull(spec, flags, makeReporter(flags));
+      process.exitCode = await pull(new ModelStore(), spec, flags, makeReporter(flags));
     });
 
   common(models.command("rm").description("forget a model; deletes its file only if it is in llmzip's cache").argument("<name>", "registered or cached model name"))
-    .action((name: string, flags: CommonFlags) => rm(name, makeReporter(flags)));
+    .action((name: string, flags: CommonFlags) => rm(new ModelStore(), name, makeReporter(flags)));
 
   common(models.command("default").description("show or set the model compress uses without -m").argument("[model]", "path, name or hf: URI"))
     .option("--unset", "remove the default")
-    .action((name: string | undefined, flags: CommonFlags & { unset?: boolean }) => setDefault(name, flags, makeReporter(flags)));
+    .action((name: string | undefined, flags: CommonFlags & { unset?: boolean }) => setDefault(new ModelStore(), name, flags, makeReporter(flags)));
 }

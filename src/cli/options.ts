@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { UsageError } from "../errors.js";
-import type { GpuMode } from "../engine/engine.js";
+import { GPU_MODES } from "../engine/engine.js";
 
 export function parsePositiveInt(name: string, max = 1 << 20) {
   return (value: string): number => {
@@ -20,14 +20,23 @@ export function addOutputOptions(cmd: Command): Command {
     .option("-v, --verbose", "print details, and stack traces on errors");
 }
 
+/** A command over files or stdin (compress, decompress), with the output and engine options they share. */
+export function addFileCommand(program: Command, name: string, alias: string, description: string, files: string): Command {
+  const cmd = program.command(name).alias(alias).description(description).argument("[files...]", files);
+  return addEngineOptions(addOutputOptions(cmd));
+}
+
 export function addEngineOptions(cmd: Command): Command {
   return cmd
     .option("-m, --model <model>", "GGUF model: PATH, NAME ('llmzip models list') or hf:USER/REPO/FILE.gguf (default: $LLMZIP_MODEL, then 'llmzip models default')")
-    .option("--threads <n>", "llama.cpp threads (default: one per idle core, one for models under 4M parameters; never changes the output)", parsePositiveInt("--threads", 1024));
+    .addOption(threadsOption());
+}
+
+/** --threads, with the one default every command uses (engine.ts's defaultThreads). */
+export function threadsOption(): Option {
+  return new Option("--threads <n>", "llama.cpp threads (default: one per idle core, one for models under 4M parameters; never changes the output)").argParser(parsePositiveInt("--threads", 1024));
 }
 
 export function gpuOption(description = "where the model runs"): Option {
-  return new Option("--gpu <mode>", description).choices(["auto", "off", "cuda", "vulkan", "metal"]).default("auto");
+  return new Option("--gpu <mode>", description).choices(GPU_MODES).default("auto");
 }
-
-export type GpuFlag = GpuMode;

@@ -4,7 +4,6 @@
  * evaluates it over a task set, `info` describes a message.
  */
 import fs from "node:fs";
-import os from "node:os";
 import { Option, type Command } from "commander";
 import { looksLikeUrl, openChatModel } from "../chat/open.js";
 import type { LocalChatModel } from "../chat/local.js";
@@ -12,14 +11,16 @@ import type { ChatModel } from "../chat/types.js";
 import { chooseBackend, type GpuMode } from "../engine/engine.js";
 import type { Backend } from "../engine/locate.js";
 import { FileError, UsageError } from "../errors.js";
+import { hex } from "../util/bytes.js";
 import { benchQa, type QaBenchReport } from "../qa/bench.js";
 import { MAX_QUESTIONS, openSmallModel, qaDecode, qaEncode } from "../qa/codec.js";
 import { parseMessage } from "../qa/message.js";
 import { DEFAULT_QA_PROMPTS, promptsFromJson, type QaPrompts } from "../qa/prompts.js";
 import { parseTasks } from "../qa/tasks.js";
-import { readInput, writeAtomic, writeStdout } from "./files.js";
+import { readInput, writeAtomic } from "../util/fs.js";
+import { writeStdout } from "./stdio.js";
 import { makeReporter, type Reporter } from "./output.js";
-import { gpuOption, parsePositiveInt } from "./options.js";
+import { gpuOption, parsePositiveInt, threadsOption } from "./options.js";
 
 interface CommonFlags {
   small: string;
@@ -50,11 +51,9 @@ function readPrompts(file: string | undefined): QaPrompts {
   return file ? promptsFromJson(readInput(file).toString("utf8"), file) : DEFAULT_QA_PROMPTS;
 }
 
-const threadsOf = (flags: CommonFlags) => flags.threads ?? Math.max(1, os.availableParallelism());
-
 function openSmall(flags: CommonFlags, backend: Backend): Promise<LocalChatModel> {
   if (looksLikeUrl(flags.small)) throw new UsageError("--small must be a local GGUF file: the decoder replays it exactly, which an endpoint cannot promise");
-  return openSmallModel(flags.small, { threads: threadsOf(flags), backend, verbose: flags.verbose });
+  return openSmallModel(flags.small, { threads: flags.threads, backend, verbose: flags.verbose });
 }
 
 function openLarge(flags: LargeFlags & CommonFlags, backend: Backend): Promise<ChatModel> {
@@ -63,7 +62,7 @@ function openLarge(flags: LargeFlags & CommonFlags, backend: Backend): Promise<C
     return openChatModel({ url: flags.large, model: flags.largeModel, timeoutMs: flags.timeout === undefined ? undefined : flags.timeout * 1000 });
   }
   if (flags.largeModel || flags.timeout !== undefined) throw new UsageError("--large-model and --timeout go with an endpoint URL as --large");
-  return openChatModel({ path: flags.large, threads: threadsOf(flags), backend, verbose: flags.verbose });
+  return openChatModel({ path: flags.large, threads: flags.threads, backend, verbose: flags.verbose });
 }
 
 /** Opens the small and the large model, runs `work`, and closes both whatever happens. */
@@ -86,7 +85,7 @@ function addCommon(cmd: Command): Command {
   return cmd
     .requiredOption("--small <path>", "the small model, a local GGUF (the decoder needs the same file)")
     .option("--prompts <file>", "JSON file replacing any of the built-in prompts: draft, ask, final, answer (the decoder needs the same)")
-    .option("--threads <n>", "llama.cpp threads (default: all cores)", parsePositiveInt("--threads", 1024))
+    .addOption(threadsOption())
     .option("-q, --quiet", "print nothing but the answer and errors")
     .option("-v, --verbose", "print the questions and answers, and stack traces on errors");
 }
@@ -187,7 +186,6 @@ export function register(program: Command): void {
     .action(async (file: string, flags: { json?: boolean }) => {
       const bytes = readInput(file);
       const { header, payload } = parseMessage(bytes);
-      const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
       const doc = {
         file,
         protocolVersion: header.version,

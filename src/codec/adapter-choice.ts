@@ -11,15 +11,9 @@ import path from "node:path";
 import { ModelError } from "../errors.js";
 import type { LaneSettings, LlamaEngine } from "../engine/engine.js";
 import { describeAdapterSet } from "./adapter-files.js";
-import type { AdapterSpec } from "./options.js";
+import type { AdapterChoice, AdapterSpec } from "./options.js";
 
-/** Choose, per chunk, among candidate adapter sets. */
-export interface AdapterChoice {
-  /** Candidate sets, in order of preference on ties; include `[]` to allow "no adapter". */
-  candidates: AdapterSpec[][];
-  /** Tokens at the start of each chunk that are trial-coded under every candidate (default 256). */
-  trialTokens?: number;
-}
+export type { AdapterChoice } from "./options.js";
 
 export const DEFAULT_TRIAL_TOKENS = 256;
 

@@ -9,19 +9,13 @@ import path from "node:path";
 import type { AdapterRef } from "../container/format.js";
 import { FileError, MismatchError, ModelError } from "../errors.js";
 import { fingerprintFile } from "../models/fingerprint.js";
-import type { AdapterSpec } from "./options.js";
+import { groupDigits, hex, shortHex } from "../util/bytes.js";
+import type { AdapterFile, AdapterSpec } from "./options.js";
+
+export type { AdapterFile } from "./options.js";
 
 /** Folders searched for adapters when none are given: `$LLMZIP_ADAPTERS`, separated like PATH. */
 export const ADAPTERS_ENV = "LLMZIP_ADAPTERS";
-
-/** An adapter file given for decompression; a scale, when present, must match the archive's. */
-export interface AdapterFile {
-  path: string;
-  scale?: number;
-}
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-const short = (b: Uint8Array) => `${hex(b).slice(0, 12)}…`;
 
 /** The adapter folders named by `$LLMZIP_ADAPTERS` (none when unset). */
 export function adapterDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -132,10 +126,10 @@ export async function resolveAdapterSets(
 }
 
 function missingAdapter(a: AdapterRef, files: AdapterFile[], givenByName: Map<string, { path: string; sha256: Uint8Array }>, dirs: string[]): MismatchError {
-  const want = `adapter ${a.name} (${a.size.toLocaleString("en-US")} bytes, sha256 ${short(a.sha256)}, scale ${a.scale})`;
+  const want = `adapter ${a.name} (${groupDigits(a.size)} bytes, sha256 ${shortHex(a.sha256)}, scale ${a.scale})`;
   const sameName = givenByName.get(a.name);
   if (sameName) {
-    return new MismatchError(`wrong adapter: ${sameName.path} has sha256 ${short(sameName.sha256)}, but the archive was made with ${want}`);
+    return new MismatchError(`wrong adapter: ${sameName.path} has sha256 ${shortHex(sameName.sha256)}, but the archive was made with ${want}`);
   }
   const where = dirs.length > 0 ? ` (not found in ${dirs.join(", ")} either)` : "";
   if (files.length > 0) {

@@ -4,6 +4,7 @@
  * represent exactly (binary data, bytes the tokenizer does not round-trip),
  * which go to the fallback coder.
  */
+import { sameBytes } from "../util/bytes.js";
 
 /** The two tokenizer calls the chunker needs (the engine provides them). */
 export interface Tokenizer {
@@ -50,13 +51,6 @@ export function looksBinary(piece: Uint8Array): boolean {
     if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x0b && b !== 0x1b) control++;
   }
   return control * 100 > piece.length;
-}
-
-/** Byte-for-byte equality. */
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Bytes per token on a prefix of the input, to size the first guess of each chunk. */

@@ -6,16 +6,14 @@ import type { LaneRunStats } from "../engine/native.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { chooseAdapterSets, type AdapterTrial } from "./adapter-choice.js";
 import { adapterRef, checkAdapterFilesExist } from "./adapter-files.js";
-import { planChunks, sameBytes, type PlannedChunk } from "./chunker.js";
-import { brotliMax, brotliMaxAsync, crc32 } from "./fallback.js";
+import { planChunks, type PlannedChunk } from "./chunker.js";
+import { brotliMax, brotliMaxAsync } from "./fallback.js";
+import { crc32, sameBytes } from "../util/bytes.js";
+import type { AdapterSpec, CompressOptions } from "./options.js";
+import { defaultContext, defaultLanes, DEFAULT_MIXER, FIXED_LANE_SETTINGS, FREQ_BITS, MAX_LANES, MIN_CTX, maxContext } from "./settings.js";
 import { cutSpans, defaultCarry, joinTokens, lanesForStream, spanBounds } from "./spans.js";
 import type { GiveUpCheckpoint } from "../engine/native.js";
-import { defaultLanes, DEFAULT_MAX_CTX, DEFAULT_MIXER, MAX_LANES, MIN_CTX, maxContext, type AdapterSpec, type CompressOptions } from "./options.js";
 import { decompress } from "./decompress.js";
-
-/** Settings shared by every lane context of this build: fixed so that archives stay decodable. */
-export const FIXED_LANE_SETTINGS = { flashAttention: false, kvType: "f16" } as const;
-export const FREQ_BITS = 31;
 
 /** Measurements of one compression, for `info`, `bench` and the CLI's summary. */
 export interface CompressStats {
@@ -53,10 +51,24 @@ export interface StreamStats {
   streamBytes: number;
 }
 
+/** What compress wrote: the archive, its header (settings included) and measurements; no caller needs to parse the archive again. */
 export interface CompressResult {
   archive: Uint8Array;
+  /** The archive's header as written; `header.settings` are the coding settings (absent when no model coded anything). */
+  header: ArchiveHeader;
   stats: CompressStats;
 }
+
+/** An archive as built, before and after serialisation. */
+interface Written {
+  archive: Uint8Array;
+  header: ArchiveHeader;
+}
+
+/** The label of an archive: its mode and the extensions a mode adds (lossy's meta entries). */
+type Label = Pick<ArchiveHeader, "mode" | "meta">;
+
+const LOSSLESS: Label = { mode: "lossless", meta: {} };
 
 function positiveInt(value: number | undefined, fallback: number, name: string, max: number): number {
   const v = value ?? fallback;
@@ -66,16 +78,20 @@ function positiveInt(value: number | undefined, fallback: number, name: string, 
 
 /** The archive for input that no model touches: one brotli chunk, or stored if brotli does not help. */
 export function plainArchive(data: Uint8Array, brotli: Uint8Array = brotliMax(data)): Uint8Array {
+  return writePlain(data, brotli, LOSSLESS).archive;
+}
+
+function writePlain(data: Uint8Array, brotli: Uint8Array, label: Label): Written {
   const header: ArchiveHeader = {
-    mode: "lossless",
+    mode: label.mode,
     originalLength: data.length,
     originalCrc32: crc32(data),
     adapterSets: [],
     streams: [],
     chunks: [],
-    meta: {},
+    meta: { ...label.meta },
   };
-  if (data.length === 0) return serializeArchive(header, { streams: [], blobs: [] });
+  if (data.length === 0) return { archive: serializeArchive(header, { streams: [], blobs: [] }), header };
   const useBrotli = brotli.length < data.length;
   header.chunks.push({
     method: useBrotli ? ChunkMethod.Brotli : ChunkMethod.Raw,
@@ -85,7 +101,7 @@ export function plainArchive(data: Uint8Array, brotli: Uint8Array = brotliMax(da
     tokenCount: 0,
     codedLength: useBrotli ? brotli.length : data.length,
   });
-  return serializeArchive(header, { streams: [], blobs: [useBrotli ? brotli : data] });
+  return { archive: serializeArchive(header, { streams: [], blobs: [useBrotli ? brotli : data] }), header };
 }
 
 /** Lets signal handlers run inside a long synchronous loop, and stops there once aborted. */
@@ -303,10 +319,15 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
   // and signals must still be handled meanwhile.
   const brotliWhole = await brotliMaxAsync(data);
   if (opts.signal?.aborted) throw new CancelledError("interrupted");
+  const label: Label = { mode: opts.mode ?? "lossless", meta: opts.meta ?? {} };
+  let plainWritten: Written | undefined;
+  // Built at most once: the model's archive is compared with it, and it may be the result.
+  const plainOnce = () => (plainWritten ??= writePlain(data, brotliWhole, label));
   const plain = (adapterTrial?: AdapterTrial, gaveUp?: boolean): CompressResult => {
-    const archive = plainArchive(data, brotliWhole);
+    const { archive, header } = plainOnce();
     return {
       archive,
+      header,
       stats: { originalBytes: data.length, archiveBytes: archive.length, method: "plain", modelChunks: 0, fallbackChunks: data.length ? 1 : 0, modelBytes: 0, streamBytes: 0, encodeSeconds: 0, passes: 0, streams: [], adapterTrial, ...(gaveUp ? { gaveUp } : {}) },
     };
   };
@@ -317,7 +338,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
   try {
     const info = engine.info;
     const lanesWanted = lanesAsked ?? defaultLanes(info.backend);
-    const ctx = positiveInt(opts.ctx, Math.min(info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX), "--ctx", maxContext(info.contextLength));
+    const ctx = positiveInt(opts.ctx, defaultContext(info.contextLength), "--ctx", maxContext(info.contextLength));
     if (ctx < MIN_CTX) throw new UsageError(`--ctx must be at least ${MIN_CTX}`);
     opts.onProgress?.({ phase: "analyse", done: 0, total: data.length });
     let plan: CodedChunk[] = planChunks(data, engine, { maxTokens: ctx }).map((c) => ({ ...c, set: 0 }));
@@ -332,7 +353,7 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
     const carry = defaultCarry(ctx);
     const streams = await codeStreams(engine, data, plan, adapters.sets, { ...lane, carry }, opts);
     if (!streams) return plain(adapters.trial, true);
-    const archive = await buildArchive(data, plan, streams, adapters.sets, engine, { ctx, carry, mixer: mixerOf(opts) });
+    const { archive, header } = await buildArchive(data, plan, streams, adapters.sets, engine, { ctx, carry, mixer: mixerOf(opts), label });
     const modelChunks = plan.filter((c) => c.tokens);
     const stats: CompressStats = {
       originalBytes: data.length,
@@ -354,10 +375,10 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
       })),
       adapterTrial: adapters.trial,
     };
-    if (!opts.forceModel && archive.length > plainArchive(data, brotliWhole).length) return plain(adapters.trial);
+    if (!opts.forceModel && archive.length > plainOnce().archive.length) return plain(adapters.trial);
     opts.onSchedule?.(streams.map((r) => ({ settings: r.settings, chunks: r.spans })));
     if (opts.verify) await verifyArchive(archive, data, { ...opts, engine }, streams.map((r) => adapters.sets[r.set] ?? []).flat());
-    return { archive, stats };
+    return { archive, header, stats };
   } finally {
     if (!opts.engine) engine.close();
   }
@@ -374,8 +395,8 @@ async function buildArchive(
   streams: StreamRun[],
   sets: AdapterSpec[][],
   engine: LlamaEngine,
-  { ctx, carry, mixer }: { ctx: number; carry: number; mixer: number },
-): Promise<Uint8Array> {
+  { ctx, carry, mixer, label }: { ctx: number; carry: number; mixer: number; label: Label },
+): Promise<Written> {
   const fp = await fingerprintFile(engine.modelPath);
   const info = engine.info;
   const adapterSets: AdapterRef[][] = [];
@@ -411,7 +432,7 @@ async function buildArchive(
     }
   }
   const header: ArchiveHeader = {
-    mode: "lossless",
+    mode: label.mode,
     originalLength: data.length,
     originalCrc32: crc32(data),
     model: { name: info.name || path.basename(engine.modelPath), size: fp.size, sha256: fp.sha256 },
@@ -419,9 +440,9 @@ async function buildArchive(
     adapterSets,
     streams: streams.map((r, i) => ({ adapterSet: i, codedLength: r.stream.length, lanes: r.settings.lanes })),
     chunks,
-    meta: {},
+    meta: { ...label.meta },
   };
-  return serializeArchive(header, { streams: streams.map((r) => r.stream), blobs });
+  return { archive: serializeArchive(header, { streams: streams.map((r) => r.stream), blobs }), header };
 }
 
 async function verifyArchive(archive: Uint8Array, data: Uint8Array, opts: CompressOptions & { engine: LlamaEngine }, adapters: AdapterSpec[]): Promise<void> {
@@ -433,7 +454,7 @@ async function verifyArchive(archive: Uint8Array, data: Uint8Array, opts: Compre
     onProgress: opts.onProgress && ((p) => opts.onProgress?.({ ...p, phase: "verify" })),
     onWarning: opts.onWarning,
   });
-  if (Buffer.compare(Buffer.from(back.data.buffer, back.data.byteOffset, back.data.byteLength), Buffer.from(data.buffer, data.byteOffset, data.byteLength)) !== 0) {
+  if (!sameBytes(back.data, data)) {
     throw new LlmzipError("verification failed: the archive does not decompress to the input (nothing was written); please report this");
   }
 }

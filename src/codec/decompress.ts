@@ -1,21 +1,19 @@
 import { ChunkMethod, parseArchive, type ArchiveHeader, type CodingSettings } from "../container/format.js";
 import { CorruptArchiveError, MismatchError, ModelError } from "../errors.js";
 import { LlamaEngine, chooseBackend } from "../engine/engine.js";
-import type { Backend } from "../engine/locate.js";
+import { isBackend } from "../engine/locate.js";
 import { fingerprintFile } from "../models/fingerprint.js";
 import { resolveAdapterSets } from "./adapter-files.js";
-import { brotliExact, crc32 } from "./fallback.js";
-import { KNOWN_MIXERS, MAX_LANES, MIN_CTX, maxContext, type DecompressOptions } from "./options.js";
+import { brotliExact } from "./fallback.js";
+import { crc32, formatMegabytes, hex, shortHex } from "../util/bytes.js";
+import type { DecompressOptions } from "./options.js";
+import { FIXED_LANE_SETTINGS, FREQ_BITS, KNOWN_MIXERS, MAX_LANES, MIN_CTX, maxContext } from "./settings.js";
 import { joinTokens, spanBounds } from "./spans.js";
-import { FIXED_LANE_SETTINGS, FREQ_BITS } from "./compress.js";
 
 export interface DecompressResult {
   data: Uint8Array;
   header: ArchiveHeader;
 }
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 /** Checks that a model file is the one the archive was made with, before any decoding. */
 async function checkModel(header: ArchiveHeader, modelPath: string): Promise<void> {
@@ -26,8 +24,8 @@ async function checkModel(header: ArchiveHeader, modelPath: string): Promise<voi
   });
   if (got.size !== want.size || hex(got.sha256) !== hex(want.sha256)) {
     throw new MismatchError(
-      `wrong model: the archive needs ${want.name} (${mb(want.size)}, sha256 ${hex(want.sha256).slice(0, 12)}…), ` +
-        `but ${modelPath} is ${mb(got.size)} with sha256 ${hex(got.sha256).slice(0, 12)}…`,
+      `wrong model: the archive needs ${want.name} (${formatMegabytes(want.size)}, sha256 ${shortHex(want.sha256)}), ` +
+        `but ${modelPath} is ${formatMegabytes(got.size)} with sha256 ${shortHex(got.sha256)}`,
     );
   }
 }
@@ -50,14 +48,12 @@ function checkSettings(header: ArchiveHeader, engine: LlamaEngine): void {
   }
 }
 
-const BACKENDS: readonly string[] = ["cpu", "cuda", "vulkan"] satisfies Backend[];
-
 /** Loads the model on the backend and CPU kernels the archive was coded with: others give other logits. */
 function openOnArchiveBackend(modelPath: string, settings: CodingSettings, opts: DecompressOptions): LlamaEngine {
   const backend = settings.backend;
-  if (!BACKENDS.includes(backend)) throw new MismatchError(`archive was coded on the '${backend}' backend, which this llmzip does not know`);
+  if (!isBackend(backend)) throw new MismatchError(`archive was coded on the '${backend}' backend, which this llmzip does not know`);
   try {
-    return LlamaEngine.openOn(modelPath, backend as Backend, { threads: opts.threads, verbose: opts.verbose, cpuKernels: settings.cpuVariant || "auto" });
+    return LlamaEngine.openOn(modelPath, backend, { threads: opts.threads, verbose: opts.verbose, cpuKernels: settings.cpuVariant || "auto" });
   } catch (e) {
     const kernels = backend === "cpu" && settings.cpuVariant ? ` with llama.cpp's ${settings.cpuVariant} CPU kernels` : "";
     if (e instanceof ModelError && (backend !== "cpu" || kernels)) throw new ModelError(`archive was coded on the ${backend} backend${kernels} and decodes only there: ${e.message}`);
@@ -104,7 +100,7 @@ export async function decompress(archive: Uint8Array, opts: DecompressOptions = 
     const modelPath = opts.engine?.modelPath ?? opts.model ?? (await opts.locateModel?.(header.model));
     if (!modelPath) {
       throw new ModelError(
-        `this archive needs the model ${header.model.name} (${mb(header.model.size)}, sha256 ${hex(header.model.sha256).slice(0, 12)}…); pass it with -m PATH or set LLMZIP_MODEL`,
+        `this archive needs the model ${header.model.name} (${formatMegabytes(header.model.size)}, sha256 ${shortHex(header.model.sha256)}); pass it with -m PATH or set LLMZIP_MODEL`,
       );
     }
     await checkModel(header, modelPath);

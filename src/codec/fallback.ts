@@ -30,7 +30,3 @@ export function brotliExact(blob: Uint8Array, expected: number): Buffer {
   if (out.length !== expected) throw new CorruptArchiveError("archive is corrupt: a brotli chunk has the wrong length");
   return out;
 }
-
-export function crc32(data: Uint8Array): number {
-  return zlib.crc32(data) >>> 0;
-}

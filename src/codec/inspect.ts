@@ -1,4 +1,5 @@
 import { ChunkMethod, parseArchive, type ArchiveHeader } from "../container/format.js";
+import { hex } from "../util/bytes.js";
 
 /** A plain-data description of an archive, as `llmzip info --json` prints it. */
 export interface ArchiveSummary {
@@ -34,7 +35,6 @@ const METHOD_NAMES: Record<ChunkMethod, ChunkSummary["method"]> = { [ChunkMethod
 export function inspectArchive(archive: Uint8Array, formatVersion: number): ArchiveSummary {
   const { header } = parseArchive(archive);
   const count = (m: ChunkMethod) => header.chunks.filter((c) => c.method === m).length;
-  const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
   return {
     formatVersion,
     mode: header.mode,

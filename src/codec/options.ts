@@ -1,9 +1,6 @@
 import type { GpuMode } from "../engine/engine.js";
-import type { Backend } from "../engine/locate.js";
 import type { LaneSettings, LlamaEngine } from "../engine/engine.js";
-import type { AdapterChoice } from "./adapter-choice.js";
-import type { AdapterFile } from "./adapter-files.js";
-import type { ModelRef } from "../container/format.js";
+import type { ArchiveMode, ModelRef } from "../container/format.js";
 
 /** Where a run is and how far it got, for progress bars. */
 export interface Progress {
@@ -17,6 +14,20 @@ export interface Progress {
 export interface AdapterSpec {
   path: string;
   scale: number;
+}
+
+/** An adapter file given for decompression; a scale, when present, must match the archive's. */
+export interface AdapterFile {
+  path: string;
+  scale?: number;
+}
+
+/** Choose, per chunk, among candidate adapter sets (see codec/adapter-choice.ts). */
+export interface AdapterChoice {
+  /** Candidate sets, in order of preference on ties; include `[]` to allow "no adapter". */
+  candidates: AdapterSpec[][];
+  /** Tokens at the start of each chunk that are trial-coded under every candidate (default 256). */
+  trialTokens?: number;
 }
 
 /** Options shared by compress and decompress. */
@@ -63,6 +74,22 @@ export interface CompressOptions extends CodecOptions {
    * e.g. `bench` timing them with coding skipped.
    */
   onSchedule?: (runs: LaneRun[]) => void;
+  /** The archive's mode, for modes built on compress (lossy); default "lossless". */
+  mode?: ArchiveMode;
+  /** Header extensions such a mode records (written sorted by key; see docs/FORMAT.md). */
+  meta?: Record<string, string>;
+}
+
+/** The choices that shape a model run, as compress takes them; commands and bench pass them on whole. */
+export type CodingChoices = Pick<CompressOptions, (typeof CODING_CHOICES)[number]>;
+
+const CODING_CHOICES = ["lanes", "ctx", "gpu", "threads", "cpuKernels", "adapters", "adapterChoice", "forceModel", "mix"] as const;
+
+/** The coding choices among a larger set of options (CLI flags, bench options), and nothing else. */
+export function pickCodingChoices(from: CodingChoices): CodingChoices {
+  const out: Record<string, unknown> = {};
+  for (const k of CODING_CHOICES) if (from[k] !== undefined) out[k] = from[k];
+  return out as CodingChoices;
 }
 
 /** One lane run of a compression: its exact settings and chunks, everything needed to evaluate it again. */
@@ -93,31 +120,3 @@ export interface DecompressOptions extends CodecOptions {
   adaptersDirs?: string[];
 }
 
-/**
- * Lanes when none are asked for. On the CPU, 8 measured fastest (synth58M
- * Q8_0, 2 threads, ctx 256 and 1024: some 10% ahead of 16; stories260K is flat
- * from 4 to 32). On a GPU an extra row in the batch costs almost nothing, so
- * more lanes pay there (16; not measured on this project's machines).
- */
-export function defaultLanes(backend: Backend): number {
-  return backend === "cpu" ? 8 : 16;
-}
-/** The context-mixing configuration new archives use (settings.mixer; 0 = off). */
-export const DEFAULT_MIXER = 1;
-/** Every configuration this build decodes; ids never change meaning. */
-export const KNOWN_MIXERS: readonly number[] = [0, 1];
-export const DEFAULT_MAX_CTX = 2048;
-/** Most lanes compress accepts; a header asking for more is not one llmzip wrote. */
-export const MAX_LANES = 256;
-/** Fewest tokens of context per lane the engine runs with. */
-export const MIN_CTX = 2;
-
-/**
- * Largest context per lane for a model trained on `modelContext` tokens: its
- * own context, and never less than the default. The decoder holds archives to
- * the same limit, so a forged header cannot make it allocate a KV cache the
- * compressor would have refused.
- */
-export function maxContext(modelContext: number): number {
-  return Math.max(modelContext, DEFAULT_MAX_CTX);
-}

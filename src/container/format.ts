@@ -4,8 +4,8 @@
  * streams, then fallback blobs). Pure data: no model is involved here.
  * The byte layout is documented in docs/FORMAT.md.
  */
-import zlib from "node:zlib";
 import { CorruptArchiveError, UnsupportedFormatError } from "../errors.js";
+import { crc32 } from "../util/bytes.js";
 import { ByteReader, ByteWriter } from "./bytes.js";
 
 export const MAGIC = Uint8Array.from([0x4c, 0x4c, 0x4d, 0x5a]); // "LLMZ"
@@ -19,8 +19,9 @@ export enum ChunkMethod {
   Raw = 2,
 }
 
-export type ArchiveMode = "lossless" | "lossy";
-const MODES: ArchiveMode[] = ["lossless", "lossy"];
+/** Archive modes, in the order of their byte in the header (never reorder). */
+export const ARCHIVE_MODES = ["lossless", "lossy"] as const;
+export type ArchiveMode = (typeof ARCHIVE_MODES)[number];
 
 export interface ModelRef {
   name: string;
@@ -35,7 +36,11 @@ export interface AdapterRef {
   scale: number;
 }
 
-/** Everything that changes the model's logits or the tables; the decoder must use exactly these. */
+/**
+ * Everything that changes the model's logits or the tables; the decoder must
+ * use exactly these. The container stores them; which values llmzip codes
+ * and decodes is the codec's contract (codec/settings.ts).
+ */
 export interface CodingSettings {
   /** The most lanes any stream runs. */
   lanes: number;
@@ -100,7 +105,6 @@ const FLAG_COMPACT = 2; // a single non-model chunk covering the input: no table
 const FLAG_COMPACT_RAW = 4;
 const KNOWN_FLAGS = FLAG_MODEL | FLAG_COMPACT | FLAG_COMPACT_RAW;
 
-const crc32 = (b: Uint8Array) => zlib.crc32(b) >>> 0;
 const corrupt = (what: string) => new CorruptArchiveError(`archive is corrupt (${what})`);
 
 function isCompact(h: ArchiveHeader): boolean {
@@ -110,7 +114,7 @@ function isCompact(h: ArchiveHeader): boolean {
 
 function writeHeader(h: ArchiveHeader): Uint8Array {
   const w = new ByteWriter();
-  w.u8(MODES.indexOf(h.mode)).varint(h.originalLength).u32(h.originalCrc32);
+  w.u8(ARCHIVE_MODES.indexOf(h.mode)).varint(h.originalLength).u32(h.originalCrc32);
   const compact = isCompact(h);
   const only = h.chunks[0];
   let flags = h.model ? FLAG_MODEL : 0;
@@ -173,7 +177,7 @@ export function serializeArchive(header: ArchiveHeader, body: ArchiveBody): Uint
 function readSettings(r: ByteReader): { model: ModelRef; settings: CodingSettings } {
   const model: ModelRef = { name: r.string("model name"), size: r.varint("model size"), sha256: r.bytes(32, "model fingerprint").slice() };
   const settings: CodingSettings = {
-    lanes: r.varint("lanes", 1024),
+    lanes: r.varint("lanes"),
     ctx: r.varint("context size", 1 << 20),
     carry: r.varint("carried context", 1 << 20),
     vocabSize: r.varint("vocabulary size", 1 << 24),
@@ -188,7 +192,6 @@ function readSettings(r: ByteReader): { model: ModelRef; settings: CodingSetting
   if (settings.lanes < 1 || settings.ctx < 1 || settings.vocabSize < 1) throw corrupt("zero lanes, context or vocabulary");
   if (settings.carry > settings.ctx - 2) throw corrupt("carried context does not fit the context");
   if (settings.startToken >= settings.vocabSize) throw corrupt("start token outside the vocabulary");
-  if (settings.freqBits !== 31) throw corrupt(`table precision ${settings.freqBits}`);
   return { model, settings };
 }
 
@@ -213,7 +216,7 @@ export function parseHeader(bytes: Uint8Array): { header: ArchiveHeader; headerE
 
   const h = new ByteReader(bytes, headerStart + headerLength);
   h.pos = headerStart;
-  const mode = MODES[h.u8("mode")];
+  const mode = ARCHIVE_MODES[h.u8("mode")];
   if (!mode) throw corrupt("unknown mode");
   const header: ArchiveHeader = { mode, originalLength: h.varint("original length"), originalCrc32: h.u32("checksum"), adapterSets: [], streams: [], chunks: [], meta: {} };
   const flags = h.varint("flags");

@@ -6,7 +6,8 @@ import { backendLibDir, type Backend } from "./locate.js";
 import { loadAddon, type GiveUpCheckpoint, type LaneRunStats, type NativeAddon, type NativeEngine, type NativeLaneConfig, type NativeModelInfo, type SpanWindow } from "./native.js";
 
 /** What the user may ask for with --gpu. */
-export type GpuMode = "auto" | "off" | "cuda" | "vulkan" | "metal";
+export const GPU_MODES = ["auto", "off", "cuda", "vulkan", "metal"] as const;
+export type GpuMode = (typeof GPU_MODES)[number];
 
 export interface EngineOptions {
   gpu?: GpuMode;

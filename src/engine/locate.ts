@@ -1,29 +1,21 @@
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { findPackageDir, packageRoot } from "../util/package.js";
 
 /** Backends llmzip can run on; each maps to one prebuilt llama.cpp package. */
-export type Backend = "cpu" | "cuda" | "vulkan";
+export const BACKENDS = ["cpu", "cuda", "vulkan"] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/** True for a backend name this build knows (an archive's header may name any string). */
+export function isBackend(name: string): name is Backend {
+  return (BACKENDS as readonly string[]).includes(name);
+}
 
 const BACKEND_PACKAGES: Record<Backend, { pkg: string; bins: string }> = {
   cpu: { pkg: "@node-llama-cpp/linux-x64", bins: "linux-x64" },
   cuda: { pkg: "@node-llama-cpp/linux-x64-cuda", bins: "linux-x64-cuda" },
   vulkan: { pkg: "@node-llama-cpp/linux-x64-vulkan", bins: "linux-x64-vulkan" },
 };
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** The package root (the folder holding package.json), from dist/ or src/. */
-export const packageRoot = path.resolve(here, "..", "..");
-
-/** Finds an installed package by walking up node_modules folders, as Node does. */
-export function findPackageDir(name: string, from: string = packageRoot): string | undefined {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, "node_modules", name);
-    if (fs.existsSync(path.join(candidate, "package.json"))) return fs.realpathSync(candidate);
-    if (path.dirname(dir) === dir) return undefined;
-  }
-}
 
 /** Folder with the prebuilt llama.cpp / ggml libraries of a backend, if installed. */
 export function backendLibDir(backend: Backend): string | undefined {

@@ -3,9 +3,9 @@
  * entries naming the rewriter, the prompt and the original (docs/FORMAT.md).
  * The payload is an ordinary archive of the rewrite.
  */
-import { createHash } from "node:crypto";
-import { parseArchive, serializeArchive, type ArchiveHeader } from "../container/format.js";
+import type { ArchiveHeader } from "../container/format.js";
 import { CorruptArchiveError } from "../errors.js";
+import { hex, sha256 } from "../util/bytes.js";
 
 export const META_REWRITER = "lossy.rewriter";
 export const META_PROMPT = "lossy.prompt";
@@ -29,17 +29,14 @@ export interface LossyInfo {
 }
 
 export function shortSha256(data: Uint8Array | string): string {
-  return createHash("sha256").update(data).digest("hex").slice(0, HASH_HEX_DIGITS);
+  return hex(sha256(data)).slice(0, HASH_HEX_DIGITS);
 }
 
-/** Turns an archive of a rewrite into a lossy archive of the original. */
-export function markLossy(archive: Uint8Array, info: Omit<LossyInfo, "rewriteBytes">): Uint8Array {
-  const { header, body } = parseArchive(archive);
-  const lossy: ArchiveHeader = {
-    ...header,
+/** The header label that makes an archive of a rewrite a lossy archive of the original: compress writes it once. */
+export function lossyLabel(info: Omit<LossyInfo, "rewriteBytes">): Pick<ArchiveHeader, "mode" | "meta"> {
+  return {
     mode: "lossy",
     meta: {
-      ...header.meta,
       [META_REWRITER]: info.rewriter,
       [META_PROMPT]: info.promptSha256,
       [META_ORIGINAL_BYTES]: String(info.originalBytes),
@@ -47,7 +44,6 @@ export function markLossy(archive: Uint8Array, info: Omit<LossyInfo, "rewriteByt
       [META_SECTIONS]: String(info.sections),
     },
   };
-  return serializeArchive(lossy, body);
 }
 
 const count = (v: string | undefined, what: string): number => {

@@ -8,7 +8,7 @@ import { looksBinary } from "../codec/chunker.js";
 import { compress, type CompressResult } from "../codec/compress.js";
 import type { CompressOptions } from "../codec/options.js";
 import { UsageError } from "../errors.js";
-import { markLossy, shortSha256, type LossyInfo } from "./archive.js";
+import { lossyLabel, shortSha256, type LossyInfo } from "./archive.js";
 import { builtInPrompt, type RewritePrompt } from "./prompt.js";
 import { rewriteText } from "./rewrite.js";
 
@@ -48,7 +48,6 @@ export async function compressLossy(data: Uint8Array, opts: LossyCompressOptions
   const prompt = opts.prompt ?? builtInPrompt();
   const rewritten = await rewriteText(text, opts.rewriter, { prompt, sectionTokens: opts.sectionTokens, signal: opts.signal, onSection: opts.onSection });
   const rewrite = Buffer.from(rewritten.text, "utf8");
-  const coded = await compress(rewrite, opts);
   const info: LossyInfo = {
     originalBytes: data.length,
     rewriteBytes: rewrite.length,
@@ -57,11 +56,11 @@ export async function compressLossy(data: Uint8Array, opts: LossyCompressOptions
     originalSha256: shortSha256(data),
     sections: rewritten.sections,
   };
-  const archive = markLossy(coded.archive, info);
+  const coded = await compress(rewrite, { ...opts, ...lossyLabel(info) });
   return {
-    archive,
+    ...coded,
     rewrite,
-    stats: { ...coded.stats, originalBytes: data.length, archiveBytes: archive.length },
+    stats: { ...coded.stats, originalBytes: data.length },
     lossy: { ...info, truncatedSections: rewritten.truncated },
   };
 }

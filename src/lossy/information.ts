@@ -6,8 +6,7 @@
  * (a pointwise mutual information, in bits).
  */
 import { planChunks } from "../codec/chunker.js";
-import { FIXED_LANE_SETTINGS } from "../codec/compress.js";
-import { defaultLanes, DEFAULT_MAX_CTX } from "../codec/options.js";
+import { defaultContext, defaultLanes, FIXED_LANE_SETTINGS } from "../codec/settings.js";
 import type { LlamaEngine } from "../engine/engine.js";
 
 /** Between the rewrite and the original, as a reader would see a summary followed by the text. */
@@ -54,7 +53,7 @@ const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
  */
 export async function measureInformation(original: Uint8Array, rewrite: Uint8Array, opts: InformationOptions): Promise<InformationReport> {
   const { engine } = opts;
-  const ctx = opts.ctx ?? Math.min(engine.info.contextLength || DEFAULT_MAX_CTX, DEFAULT_MAX_CTX);
+  const ctx = opts.ctx ?? defaultContext(engine.info.contextLength);
   if (!Number.isInteger(ctx) || ctx < 8) throw new RangeError("ctx must be a whole number of at least 8");
   const rewriteTokens = rewrite.length ? engine.tokenize(rewrite) : new Int32Array(0);
   const sep = rewriteTokens.length ? engine.tokenize(Buffer.from(CONTEXT_SEPARATOR)) : new Int32Array(0);

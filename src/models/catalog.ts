@@ -1,5 +1,5 @@
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../util/package.js";
 
 interface EntryBase {
   /** Short name for -m and `llmzip models pull` (lowercase, no slashes). */
@@ -143,13 +143,8 @@ export const CATALOG: readonly CatalogEntry[] = [
   },
 ];
 
-/** The installed package's root folder (src/models or dist/models are two levels below it). */
-export function packageRoot(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-}
-
 /** Absolute path of a packaged entry's file. */
-export function packagedFile(entry: PackagedEntry, root = packageRoot()): string {
+export function packagedFile(entry: PackagedEntry, root = packageRoot): string {
   return path.resolve(root, entry.file);
 }
 

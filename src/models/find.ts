@@ -1,16 +1,16 @@
 import path from "node:path";
 import type { ModelRef } from "../container/format.js";
 import { ModelError } from "../errors.js";
+import { formatMegabytes, hex } from "../util/bytes.js";
 import { catalogEntryBySha256 } from "./catalog.js";
 import { fingerprintFile } from "./fingerprint.js";
-import { fileSize, localModels, storeContext, type LocalModel, type StoreOptions } from "./store.js";
+import { fileSize } from "../util/fs.js";
+import { localModels, storeContext, type LocalModel, type StoreOptions } from "./store.js";
 
 export interface FindOptions extends StoreOptions {
   /** Files to try first (e.g. $LLMZIP_MODEL or the configured default), in order. */
   preferred?: string[];
 }
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 /**
  * Finds the local file whose sha256 and size are the archive's model's,
@@ -43,7 +43,7 @@ export async function findModelByFingerprint(ref: Pick<ModelRef, "size" | "sha25
 export function describeMissingModel(ref: ModelRef, opts: StoreOptions = {}): string {
   const sha = hex(ref.sha256);
   const entry = catalogEntryBySha256(sha, storeContext(opts).catalog);
-  const what = `this archive needs the model ${ref.name} (${(ref.size / 1e6).toFixed(1)} MB, sha256 ${sha}), which is not registered or downloaded here`;
+  const what = `this archive needs the model ${ref.name} (${formatMegabytes(ref.size)}, sha256 ${sha}), which is not registered or downloaded here`;
   const how =
     entry?.kind === "hub"
       ? `run 'llmzip models pull ${entry.name}', or pass -m PATH to your copy`
@@ -58,9 +58,10 @@ export function describeMissingModel(ref: ModelRef, opts: StoreOptions = {}): st
  * or a {@link ModelError} naming the model the archive needs.
  */
 export function modelLocator(opts: FindOptions = {}): (ref: ModelRef) => Promise<string> {
+  const store = storeContext(opts);
   return async (ref) => {
-    const hit = await findModelByFingerprint(ref, opts);
-    if (!hit) throw new ModelError(describeMissingModel(ref, opts));
+    const hit = await findModelByFingerprint(ref, { preferred: opts.preferred, store });
+    if (!hit) throw new ModelError(describeMissingModel(ref, { store }));
     return hit.path;
   };
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { writeAtomic } from "../util/fs.js";
 import { llmzipHome } from "../util/home.js";
 
 /** Identity of a model or adapter file: sha256 of its bytes, and its size. */
@@ -35,9 +36,7 @@ function writeCache(cache: Record<string, CacheEntry>): void {
   try {
     const file = cachePath();
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(cache));
-    fs.renameSync(tmp, file);
+    writeAtomic(file, JSON.stringify(cache), { force: true });
   } catch {
     /* read-only home: recompute next time */
   }

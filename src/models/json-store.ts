@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { ModelError } from "../errors.js";
+import { describeFsError, writeAtomic } from "../util/fs.js";
 
 /**
  * Reads a small JSON state file. A missing file is `undefined`; an
@@ -26,11 +27,9 @@ export function readJsonFile(file: string): unknown {
 export function writeJsonFile(file: string, value: unknown): void {
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-    fs.renameSync(tmp, file);
+    writeAtomic(file, `${JSON.stringify(value, null, 2)}\n`, { force: true });
   } catch (e) {
-    throw new ModelError(`cannot write ${file}: ${(e as Error).message}`);
+    throw new ModelError(`cannot write ${file}: ${describeFsError((e as Error).cause ?? e)}`);
   }
 }
 

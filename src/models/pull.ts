@@ -79,7 +79,7 @@ export function planPull(spec: string, opts: PullOptions = {}): PullPlan {
  */
 export async function pullModel(spec: string, opts: PullOptions = {}): Promise<PullResult> {
   const ctx = storeContext(opts);
-  const plan = planPull(spec, opts);
+  const plan = planPull(spec, { ...opts, store: ctx });
   const taken = findRegistered(ctx.paths, plan.name);
   if (taken && taken.path !== plan.dest) {
     throw new ModelError(`the name '${plan.name}' is already registered for ${taken.path}; choose another with --name, or run 'llmzip models rm ${plan.name}' first`);

@@ -1,11 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { ModelError } from "../errors.js";
+import { formatApproxBytes } from "../util/bytes.js";
 import { findCatalogEntry, packagedFile, type CatalogEntry } from "./catalog.js";
 import { readConfig } from "./config.js";
 import { isHubUri, isUrl, remoteFile } from "./hub.js";
 import { findRegistered } from "./registry.js";
-import { fileSize, localModels, storeContext, type StoreContext, type StoreOptions } from "./store.js";
+import { fileSize } from "../util/fs.js";
+import { localModels, storeContext, type StoreContext, type StoreOptions } from "./store.js";
 
 /** Which step of the resolution order chose the model. */
 export type ModelChoice = "flag" | "env" | "config" | "default";
@@ -30,10 +32,6 @@ function looksLikePath(spec: string): boolean {
   return spec.includes("/") || spec.includes(path.sep) || spec.startsWith(".") || /\.gguf$/i.test(spec);
 }
 
-function mb(n: number): string {
-  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${Math.round(n / 1e6)} MB`;
-}
-
 /** Local file of a catalog entry, or undefined when it is not on this machine. */
 export function catalogEntryFile(entry: CatalogEntry, ctx: StoreContext): string | undefined {
   const file = entry.kind === "hub" ? remoteFile(entry.uri, ctx.paths.cache, ctx.env).cachePath : packagedFile(entry, ctx.packageRoot);
@@ -42,7 +40,7 @@ export function catalogEntryFile(entry: CatalogEntry, ctx: StoreContext): string
 
 function notDownloaded(entry: CatalogEntry, spec: string): ModelError {
   if (entry.kind === "package") return new ModelError(`model ${spec} ships with llmzip as ${entry.file}, which is missing: reinstall llmzip`);
-  return new ModelError(`model ${spec} is not downloaded yet: run 'llmzip models pull ${entry.name}' (about ${mb(entry.approxBytes)})`);
+  return new ModelError(`model ${spec} is not downloaded yet: run 'llmzip models pull ${entry.name}' (about ${formatApproxBytes(entry.approxBytes)})`);
 }
 
 /**
@@ -99,7 +97,7 @@ export function noModelHint(ctx: StoreContext): string {
     return `no default model: pass -m NAME (here: ${names}), or set one with 'llmzip models default NAME'`;
   }
   const first = ctx.catalog.find((e) => e.recommended && e.kind === "hub");
-  const pull = first ? `run 'llmzip models pull ${first.name}' once (about ${mb(first.approxBytes)}), or ` : "";
+  const pull = first ? `run 'llmzip models pull ${first.name}' once (about ${formatApproxBytes(first.approxBytes)}), or ` : "";
   return `no model configured: ${pull}pass -m PATH to a GGUF model (or set LLMZIP_MODEL)`;
 }
 
@@ -116,7 +114,7 @@ export function resolveModel(opts: ResolveOptions = {}): ResolvedModel {
     ["config", readConfig(ctx.paths).model],
   ];
   for (const [via, spec] of steps) {
-    if (spec !== undefined) return { path: resolveModelSpec(spec, opts), spec, via };
+    if (spec !== undefined) return { path: resolveModelSpec(spec, { store: ctx }), spec, via };
   }
   const def = defaultCatalogModel(ctx);
   if (def) return { path: def.file, spec: def.entry.name, via: "default" };

@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
+import { fileSize } from "../util/fs.js";
 import { llmzipHome } from "../util/home.js";
-import { CATALOG, packagedFile, packageRoot, type CatalogEntry } from "./catalog.js";
+import { packageRoot } from "../util/package.js";
+import { CATALOG, packagedFile, type CatalogEntry } from "./catalog.js";
 import { remoteFile } from "./hub.js";
 import { storePaths, type StorePaths } from "./paths.js";
 import { nameFromPath, readRegistry } from "./registry.js";
@@ -14,8 +16,11 @@ export interface StoreOptions {
   /** Root that packaged catalog entries are relative to (default: this package). */
   packageRoot?: string;
   env?: NodeJS.ProcessEnv;
+  /** A store built already (a {@link ModelStore}'s): wins over the fields above, so nothing is rebuilt. */
+  store?: StoreContext;
 }
 
+/** Where model functions look, resolved once per command. */
 export interface StoreContext {
   paths: StorePaths;
   catalog: readonly CatalogEntry[];
@@ -23,12 +28,14 @@ export interface StoreContext {
   env: NodeJS.ProcessEnv;
 }
 
+/** The store the options name: `opts.store` when given, else one built from the fields and their defaults. */
 export function storeContext(opts: StoreOptions = {}): StoreContext {
+  if (opts.store) return opts.store;
   const env = opts.env ?? process.env;
   return {
     paths: storePaths(opts.home ?? llmzipHome(env)),
     catalog: opts.catalog ?? CATALOG,
-    packageRoot: opts.packageRoot ?? packageRoot(),
+    packageRoot: opts.packageRoot ?? packageRoot,
     env,
   };
 }
@@ -46,16 +53,6 @@ export interface LocalModel {
   catalog?: string;
   /** hf: URI or URL it was pulled from, or "local". */
   source?: string;
-}
-
-/** Size of a regular file, or undefined when there is none at that path. */
-export function fileSize(file: string): number | undefined {
-  try {
-    const st = fs.statSync(file);
-    return st.isFile() ? st.size : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** GGUF files below the cache folder (finished downloads only: no .part files). */

@@ -3,13 +3,13 @@
  * the large model's answers and write the message; replay it from the
  * message and arrive at exactly the same final answer.
  */
-import { createHash } from "node:crypto";
 import type { ChatModel, ScoringChatModel } from "../chat/types.js";
 import type { Backend } from "../engine/locate.js";
 import { MismatchError, UsageError } from "../errors.js";
+import { crc32, hex, sha256 } from "../util/bytes.js";
 import { BitDecoder, encodeBits, idealBits } from "./bit-coder.js";
 import { askExpert } from "./expert.js";
-import { crc32, FINGERPRINT_BYTES, headerLength, packBits, parseMessage, QA_PROTOCOL_VERSION, serializeMessage, unpackBits, type QaHeader } from "./message.js";
+import { FINGERPRINT_BYTES, headerLength, packBits, parseMessage, QA_PROTOCOL_VERSION, serializeMessage, unpackBits, type QaHeader } from "./message.js";
 import { DEFAULT_QA_PROMPTS, promptsSha256, type QaPrompts } from "./prompts.js";
 import { QA_CONTEXT_TOKENS, runProtocol, type AnswerSource, type ProtocolRun } from "./protocol.js";
 import { LocalChatModel } from "../chat/local.js";
@@ -60,8 +60,7 @@ export interface QaEncodeResult {
   stats: QaStats;
 }
 
-const fingerprint = (data: Uint8Array | string) => createHash("sha256").update(data).digest().subarray(0, FINGERPRINT_BYTES);
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const fingerprint = (data: Uint8Array | string) => sha256(data).subarray(0, FINGERPRINT_BYTES);
 
 /** The task as text; the protocol feeds it to chat templates. */
 export function taskText(task: Uint8Array): string {
@@ -76,7 +75,7 @@ export function taskText(task: Uint8Array): string {
 }
 
 /** Opens a small model the way protocol version 1 runs it (its context size is part of the protocol). */
-export function openSmallModel(modelPath: string, opts: { threads: number; backend?: Backend; verbose?: boolean }): Promise<LocalChatModel> {
+export function openSmallModel(modelPath: string, opts: { threads?: number; backend?: Backend; verbose?: boolean }): Promise<LocalChatModel> {
   return LocalChatModel.open(modelPath, { ...opts, contextTokens: QA_CONTEXT_TOKENS });
 }
 

@@ -5,7 +5,6 @@
  * a checksum of the final answer, then the N answers: plain, one bit each,
  * or arithmetic-coded with the small model's own P(yes).
  */
-import zlib from "node:zlib";
 import { ByteReader, ByteWriter } from "../container/bytes.js";
 import { CorruptArchiveError, UnsupportedFormatError } from "../errors.js";
 
@@ -36,8 +35,6 @@ export interface QaMessage {
   /** The coded answers (plain: ⌈N/8⌉ bytes, bit i of the answers is bit 7 - i%8 of byte ⌊i/8⌋). */
   payload: Uint8Array;
 }
-
-export const crc32 = (b: Uint8Array) => zlib.crc32(b) >>> 0;
 
 /** Header length for N questions (the varint of N grows with N). */
 export function headerLength(questions: number): number {

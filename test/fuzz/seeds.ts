@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import { compress, plainArchive } from "../../src/codec/compress.js";
 import { decompress } from "../../src/codec/decompress.js";
-import { crc32 } from "../../src/codec/fallback.js";
+import { crc32 } from "../../src/util/bytes.js";
 import { parseArchive, serializeArchive, type ArchiveHeader } from "../../src/container/format.js";
 import type { LlamaEngine } from "../../src/engine/engine.js";
 import { corpusPath, modelPath } from "../helpers/shared.js";

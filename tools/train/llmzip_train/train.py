@@ -79,9 +79,12 @@ def fit(
     on_checkpoint: Callable[[int, torch.optim.Optimizer], None] | None = None,
     checkpoint_every: int = 0,
     keep_best: bool = True,
+    autocast: Callable[[], object] | None = None,
 ) -> dict:
     """AdamW with warmup and cosine decay. With `on_eval` (returns a validation loss, lower is better)
-    and keep_best, the parameters end at the best evaluated point."""
+    and keep_best, the parameters end at the best evaluated point. `autocast` (a context factory, e.g.
+    bf16) covers the forward pass only: under it the optimizer's update runs in bf16 too, where small
+    steps round away and training stalls (measured: a 5.8M model stuck at 11.7 bits/token)."""
     opt = optimizer or torch.optim.AdamW(params, lr=sched.lr, weight_decay=sched.weight_decay, betas=(0.9, 0.95))
     best = (math.inf, -1, None)
     t0 = time.time()
@@ -91,7 +94,11 @@ def fit(
         for g in opt.param_groups:
             g["lr"] = sched.lr_at(step)
         inp, tgt = next_batch(step)
-        loss, n = loss_bits(model, inp, tgt)
+        if autocast:
+            with autocast():  # type: ignore[attr-defined]
+                loss, n = loss_bits(model, inp, tgt)
+        else:
+            loss, n = loss_bits(model, inp, tgt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if sched.clip:

@@ -1,5 +1,11 @@
-import ora, { type Ora } from "ora";
+/**
+ * The text of progress lines, as pure functions of what happened and how
+ * long it took (so that tests can pin them): codec and bench phases, and
+ * downloads. {@link LiveLine} draws them.
+ */
 import type { Progress } from "../codec/options.js";
+import type { DownloadProgress } from "../models/download.js";
+import { formatBytes } from "../util/bytes.js";
 
 /** m:ss or h:mm:ss; "--:--" when unknown. */
 export function clock(seconds: number): string {
@@ -20,7 +26,7 @@ export function bar(frac: number, width = 24): string {
 /** A codec phase, or another named stage of a command (bench's "eval"); unit "" shows no rate. */
 export type ProgressStep = Omit<Progress, "phase"> & { phase: string; unit?: string };
 
-/** One line of progress: bar, percent, rate and ETA. Pure, for tests. */
+/** One line of progress: bar, percent, rate and ETA. */
 export function progressLine(label: string, p: ProgressStep, elapsedSeconds: number, width = 24): string {
   const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
   const unit = p.unit ?? (p.phase === "analyse" ? "B" : "tok");
@@ -32,46 +38,16 @@ export function progressLine(label: string, p: ProgressStep, elapsedSeconds: num
 }
 
 /**
- * True when a live (redrawn) line can go to stderr: a terminal that reports
- * a width. ora loops forever clearing lines on a terminal of width 0 (e.g.
- * under `script` without a size), so such terminals get no live line.
+ * `name ████░░ 42% 61.0 MB / 145.0 MB 12.3 MB/s ETA 0:07`. The speed counts
+ * only bytes moved in this run (resumed bytes were already there).
  */
-export function canAnimate(quiet: boolean): boolean {
-  return !quiet && Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
-}
-
-/**
- * A progress bar on stderr, only when stderr is a terminal (or when forced
- * with -v, as plain lines). Nothing is printed into pipes otherwise.
- */
-export class ProgressBar {
-  private spinner: Ora | undefined;
-  private phaseStart = performance.now();
-  private phase = "";
-  private lastLine = 0;
-
-  constructor(
-    private readonly label: string,
-    private readonly opts: { quiet: boolean; verbose: boolean },
-  ) {
-    if (canAnimate(opts.quiet)) this.spinner = ora({ stream: process.stderr, text: label }).start();
-  }
-
-  update(p: ProgressStep): void {
-    if (p.phase !== this.phase) {
-      this.phase = p.phase;
-      this.phaseStart = performance.now();
-    }
-    const line = progressLine(this.label, p, (performance.now() - this.phaseStart) / 1000);
-    if (this.spinner) this.spinner.text = line;
-    else if (this.opts.verbose && !this.opts.quiet && performance.now() - this.lastLine > 2000) {
-      this.lastLine = performance.now();
-      process.stderr.write(`${line}\n`);
-    }
-  }
-
-  stop(): void {
-    this.spinner?.stop();
-    this.spinner = undefined;
-  }
+export function downloadLine(label: string, p: DownloadProgress, elapsedSeconds: number, width = 24): string {
+  const moved = p.done - p.resumedFrom;
+  const speed = elapsedSeconds > 0 ? moved / elapsedSeconds : 0;
+  const size = p.total !== undefined ? `${formatBytes(p.done)} / ${formatBytes(p.total)}` : formatBytes(p.done);
+  const speedText = `${formatBytes(Math.round(speed))}/s`;
+  if (p.total === undefined || p.total === 0) return `${label} ${size} ${speedText}`;
+  const frac = p.done / p.total;
+  const eta = speed > 0 ? (p.total - p.done) / speed : Number.NaN;
+  return `${label} ${bar(frac, width)} ${(frac * 100).toFixed(0).padStart(3)}% ${size} ${speedText} ETA ${clock(eta)}`;
 }

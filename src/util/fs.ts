@@ -1,32 +1,14 @@
+/**
+ * File-system helpers with no policy: reading an input whole, writing a file
+ * atomically, and the one-line text of an fs error. Errors are FileError;
+ * callers that own a different error kind wrap them.
+ */
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { FileError } from "../errors.js";
 
-/** Reads a whole input file, with a one-line error for the usual mistakes. */
-export function readInput(file: string): Buffer {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(file);
-  } catch (e) {
-    throw new FileError(`${file}: ${describeFsError(e)}`);
-  }
-  if (st.isDirectory()) throw new FileError(`${file}: is a directory`);
-  // A device (/dev/zero, a terminal) never ends; pipes (`<(cmd)`) do and are read like stdin.
-  if (!st.isFile() && !st.isFIFO()) throw new FileError(`${file}: not a regular file`);
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw new FileError(`${file}: ${describeFsError(e)}`);
-  }
-}
-
-export async function readStdin(): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const piece of process.stdin) parts.push(piece as Buffer);
-  return Buffer.concat(parts);
-}
-
+/** A one-line reason for an fs error, in words rather than errno codes. */
 export function describeFsError(e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
   switch (code) {
@@ -54,10 +36,28 @@ export function describeFsError(e: unknown): string {
   }
 }
 
+/** Reads a whole input file, with a one-line error for the usual mistakes. */
+export function readInput(file: string): Buffer {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    throw new FileError(`${file}: ${describeFsError(e)}`);
+  }
+  if (st.isDirectory()) throw new FileError(`${file}: is a directory`);
+  // A device (/dev/zero, a terminal) never ends; pipes (`<(cmd)`) do and are read like stdin.
+  if (!st.isFile() && !st.isFIFO()) throw new FileError(`${file}: not a regular file`);
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new FileError(`${file}: ${describeFsError(e)}`);
+  }
+}
+
 /** Temporary files this process has open, removed on failure and on signals. */
 const pendingTemps = new Set<string>();
 
-/** Removes a temporary file; a failure to clean up must not hide the error that led here. */
+/** Removes a file; a failure to clean up must not hide the error that led here. */
 function removeQuietly(file: string): void {
   try {
     fs.rmSync(file, { force: true });
@@ -66,6 +66,7 @@ function removeQuietly(file: string): void {
   }
 }
 
+/** Removes every temporary file a {@link writeAtomic} of this process has not finished (signal handlers call this). */
 export function removePendingTemps(): void {
   for (const t of pendingTemps) removeQuietly(t);
   pendingTemps.clear();
@@ -75,8 +76,10 @@ export function removePendingTemps(): void {
  * Writes `data` to `target` atomically: a temporary file in the same folder,
  * fsync'd, then renamed over the target. A failure or a signal leaves
  * nothing behind, and a concurrent writer can only ever see a complete file.
+ * Without `force`, an existing target is an error, checked atomically.
  */
-export function writeAtomic(target: string, data: Uint8Array, opts: { force: boolean; mode?: number }): void {
+export function writeAtomic(target: string, data: Uint8Array | string, opts: { force: boolean; mode?: number }): void {
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   const dir = path.dirname(path.resolve(target));
   if (!opts.force && fs.existsSync(target)) throw new FileError(`${target}: already exists (use -f to overwrite)`);
   const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`);
@@ -85,7 +88,7 @@ export function writeAtomic(target: string, data: Uint8Array, opts: { force: boo
     const fd = fs.openSync(tmp, "wx", opts.mode ?? 0o644);
     try {
       let off = 0;
-      while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -106,25 +109,10 @@ export function writeAtomic(target: string, data: Uint8Array, opts: { force: boo
   } catch (e) {
     removeQuietly(tmp);
     if (e instanceof FileError) throw e;
-    throw new FileError(`${target}: cannot write: ${describeFsError(e)}`);
+    throw new FileError(`${target}: cannot write: ${describeFsError(e)}`, { cause: e });
   } finally {
     pendingTemps.delete(tmp);
   }
-}
-
-/** Writes to stdout and waits until it drained (errors such as EPIPE or ENOSPC become FileError). */
-export function writeStdout(data: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // The stream reports a failed write both to the callback and as an
-    // 'error' event; without a listener the event would crash the process.
-    const onError = (err: Error) => reject(new FileError(`cannot write to standard output: ${describeFsError(err)}`));
-    process.stdout.once("error", onError);
-    process.stdout.write(data, (err) => {
-      if (err) return onError(err);
-      process.stdout.off("error", onError);
-      resolve();
-    });
-  });
 }
 
 /** True when two paths name the same file (also through links). */
@@ -136,5 +124,15 @@ export function sameFile(a: string, b: string): boolean {
     return sa.dev === sb.dev && sa.ino === sb.ino;
   } catch {
     return false;
+  }
+}
+
+/** Size of a regular file, or undefined when there is none at that path. */
+export function fileSize(file: string): number | undefined {
+  try {
+    const st = fs.statSync(file);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
   }
 }

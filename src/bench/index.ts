@@ -1,0 +1,9 @@
+/** "llmzip/bench": the pieces `llmzip bench` is made of, for benchmarks from code. */
+export { runBench, computeTotals, type BenchOptions, type BenchProgress, type BenchHooks } from "./run.js";
+export { expandInputs, type BenchInput } from "./inputs.js";
+export { parseCheck, evaluateChecks, METRICS, type Check, type Metric } from "./check.js";
+export { BASELINE_NAMES, parseBaselineList, type BaselineName } from "./baselines.js";
+export { renderTable } from "./table.js";
+export { renderMarkdown, renderBpbTable, describeSetting } from "./markdown.js";
+export { renderChart } from "./chart.js";
+export type * from "./report.js";
