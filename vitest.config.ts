@@ -17,6 +17,7 @@ export const UNIT_TESTS = [
   "test/lossy-sections.test.ts",
   "test/mixer.test.ts",
   "test/qa-format.test.ts",
+  "test/span-coder.test.ts",
   "test/util.test.ts",
 ];
 

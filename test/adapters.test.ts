@@ -167,7 +167,9 @@ describe("compress and decompress with adapters (stories260K)", () => {
     const info = inspectArchive(archive, FORMAT_VERSION);
     expect(info.adapterSets.map((s) => s.map((a) => a.name))).toEqual([["stories260K-lora-random.gguf"], ["other.gguf"]]);
     const perChunk = info.chunkTable.filter((c) => c.method === "model").map((c) => c.adapterSet);
-    expect(perChunk).toEqual(trial.choice);
+    // Neighbouring pieces that chose the same set are one chunk in the table.
+    const runs = trial.choice.filter((s, i) => i === 0 || s !== trial.choice[i - 1]);
+    expect(perChunk).toEqual(runs);
     // The streams' chunks interleave in the input (not all of one set, then all of the other).
     expect(perChunk.join("")).not.toMatch(/^0*1*$/);
     expect(same((await decompress(archive, { engine, adaptersDirs: [adaptersDir] })).data, data)).toBe(true);
@@ -180,7 +182,7 @@ describe("compress and decompress with adapters (stories260K)", () => {
     expect(text).toMatch(/adapters #1 +other\.gguf x1 .*: \d+ chunks?, [\d,]+ bytes/);
     expect(text).toMatch(/chunk coding +1(-\d+)? adapters #\d \([\d,]+ B\)\n/);
     const json = JSON.parse(llmzip(["info", "--json", file]).stdout.toString());
-    expect(json.chunkTable.filter((c: { method: string }) => c.method === "model").map((c: { adapterSet: number }) => c.adapterSet)).toEqual(trial.choice);
+    expect(json.chunkTable.filter((c: { method: string }) => c.method === "model").map((c: { adapterSet: number }) => c.adapterSet)).toEqual(runs);
   });
 
   it("auto on text the adapters only hurt: no adapter anywhere, and the very archive of a run without adapters", async () => {
@@ -292,6 +294,6 @@ describe("adapters on the command line", () => {
 
   it("info lists the adapters of the archive with their scales", () => {
     const single = llmzip(["info", `${input}.llmz`]).stdout.toString();
-    expect(single).toMatch(/adapters #0 +stories260K-lora-random\.gguf x0\.5 .* \+ other\.gguf x-0\.25 .*: \d+ chunks/);
+    expect(single).toMatch(/adapters #0 +stories260K-lora-random\.gguf x0\.5 .* \+ other\.gguf x-0\.25 .*: \d+ chunks?/);
   });
 });

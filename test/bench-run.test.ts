@@ -78,11 +78,12 @@ describe("runBench with stories260K", () => {
     let schedule: LaneRun[] = [];
     const { archive, stats } = await compress(data, { model: MODEL, engine, forceModel: true, lanes: 3, onSchedule: (s) => (schedule = s) });
     const { header } = parseArchive(archive);
-    // One stream (no adapters): one lane run with the header's lanes and context, chunk by chunk.
+    // One stream (no adapters): one lane run with the stream's lanes, the header's window and carry, one span per lane.
     expect(schedule).toHaveLength(1);
     const [run] = schedule;
-    expect(run?.settings).toMatchObject({ lanes: header.settings?.lanes, ctx: header.settings?.ctx, adapters: [] });
-    expect(run?.chunks.map((c) => c.length)).toEqual(header.chunks.filter((c) => c.method === 0).map((c) => c.tokenCount));
+    expect(run?.settings).toMatchObject({ lanes: header.streams[0]?.lanes, ctx: header.settings?.ctx, carry: header.settings?.carry, adapters: [] });
+    expect(run?.chunks).toHaveLength(3);
+    expect(run?.chunks.reduce((n, c) => n + c.length, 0)).toBe(header.chunks.filter((c) => c.method === 0).reduce((n, c) => n + c.tokenCount, 0));
     expect(run?.chunks.reduce((n, c) => n + c.length, 0)).toBe(stats.lanes?.tokens);
     // No schedule when nothing is model-coded.
     let called = false;

@@ -16,11 +16,11 @@ function fullArchive(): { header: ArchiveHeader; body: ArchiveBody } {
     originalLength: 10 + 20 + 5 + 3,
     originalCrc32: 0xdeadbeef,
     model: { name: "stories260K", size: 1185376, sha256: hash(1) },
-    settings: { lanes: 16, ctx: 512, vocabSize: 512, startToken: 1, backend: "cpu", cpuVariant: "zen4", flashAttention: false, kvType: "f16", freqBits: 31, mixer: 0 },
+    settings: { lanes: 16, ctx: 512, carry: 64, vocabSize: 512, startToken: 1, backend: "cpu", cpuVariant: "zen4", flashAttention: false, kvType: "f16", freqBits: 31, mixer: 0 },
     adapterSets: [[], [{ name: "logs.gguf", size: 4096, sha256: hash(2), scale: 0.75 }]],
     streams: [
-      { adapterSet: 0, codedLength: streams[0]!.length },
-      { adapterSet: 1, codedLength: streams[1]!.length },
+      { adapterSet: 0, codedLength: streams[0]!.length, lanes: 3 },
+      { adapterSet: 1, codedLength: streams[1]!.length, lanes: 16 },
     ],
     chunks: [
       { method: ChunkMethod.Llm, rawLength: 10, crc32: 1, stream: 0, tokenCount: 4, codedLength: 0 },
@@ -98,6 +98,10 @@ describe("container", () => {
     new DataView(bytes.buffer).setUint32(crcAt, zlib.crc32(bytes.subarray(0, crcAt)) >>> 0, true);
     expect(() => parseArchive(bytes)).toThrow(UnsupportedFormatError);
     expect(() => parseArchive(bytes)).toThrow(/newer than this llmzip reads/);
+    // Format 1 (llmzip 0.1) is intact but not read here: the message names the release that reads it.
+    bytes[4] = 1;
+    new DataView(bytes.buffer).setUint32(crcAt, zlib.crc32(bytes.subarray(0, crcAt)) >>> 0, true);
+    expect(() => parseArchive(bytes)).toThrow(/format 1 was written by llmzip 0\.1\.x, which is needed to read it/);
   });
 
   it("rejects headers whose fields are inconsistent, before any payload is touched", () => {
@@ -112,6 +116,10 @@ describe("container", () => {
     expect(bad((h) => (h.streams[1]!.adapterSet = 7))).toThrow(/missing adapter set/);
     expect(bad((h) => (h.settings!.startToken = 512))).toThrow(/start token/);
     expect(bad((h) => (h.chunks[0]!.tokenCount = 0))).toThrow(/empty model chunk/);
+    expect(bad((h) => (h.chunks[0]!.tokenCount = 12))).toThrow(/more tokens than bytes/);
+    expect(bad((h) => (h.streams[0]!.lanes = 17))).toThrow(/stream lanes/);
+    expect(bad((h) => (h.streams[0]!.lanes = 0))).toThrow(/stream lanes/);
+    expect(bad((h) => (h.settings!.carry = 511))).toThrow(/carried context/);
     expect(bad((h) => delete h.model)).toThrow(/model chunks without a model/);
   });
 });

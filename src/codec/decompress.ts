@@ -84,7 +84,7 @@ function describeDecoding(header: ArchiveHeader, stream: number): string {
   if (!s || !header.model) return "";
   const adapters = header.adapterSets[header.streams[stream]?.adapterSet ?? 0] ?? [];
   const withAdapters = adapters.length ? ` with adapters ${adapters.map((a) => `${a.name} x${a.scale}`).join(" + ")}` : "";
-  return ` when decoded by ${header.model.name}${withAdapters} with lanes ${s.lanes}, ctx ${s.ctx} on ${s.backend}${s.cpuVariant ? ` (${s.cpuVariant} kernels)` : ""}`;
+  return ` when decoded by ${header.model.name}${withAdapters} with lanes ${header.streams[stream]?.lanes ?? s.lanes}, ctx ${s.ctx} on ${s.backend}${s.cpuVariant ? ` (${s.cpuVariant} kernels)` : ""}`;
 }
 
 /**

@@ -246,7 +246,7 @@ export function parseHeader(bytes: Uint8Array): { header: ArchiveHeader; headerE
     for (let i = 0; i < nStreams; i++) {
       const s = { adapterSet: h.varint("adapter set"), codedLength: h.varint("stream length"), lanes: h.varint("stream lanes", 1024) };
       if (s.adapterSet >= Math.max(1, nSets)) throw corrupt("stream names a missing adapter set");
-      if (s.lanes < 1 || s.lanes > (header.settings?.lanes ?? 0)) throw corrupt("stream lanes");
+      if (s.lanes < 1 || (header.settings && s.lanes > header.settings.lanes)) throw corrupt("stream lanes");
       header.streams.push(s);
     }
     const nChunks = h.count("chunks");

@@ -32,13 +32,29 @@ const EDITS: Record<string, Edit> = {
     const s = h.settings;
     if (!s) return undefined;
     s.lanes = pick(r, [1, Math.max(1, s.lanes - 1), s.lanes + 1, s.lanes * 2, 256, 257, 1024]);
+    // Streams run at most the recorded lanes (the container checks that); forge them along.
+    for (const st of h.streams) st.lanes = Math.min(st.lanes, s.lanes);
     return `lanes ${s.lanes}`;
+  },
+  "stream lanes": (h, _b, r) => {
+    const s = h.settings;
+    const st = h.streams.length ? h.streams[int(r, h.streams.length)] : undefined;
+    if (!s || !st) return undefined;
+    st.lanes = pick(r, [1, Math.max(1, st.lanes - 1), Math.min(s.lanes, st.lanes + 1), s.lanes]);
+    return `stream lanes ${st.lanes}`;
+  },
+  carry: (h, _b, r) => {
+    const s = h.settings;
+    if (!s) return undefined;
+    s.carry = pick(r, [0, 1, Math.max(0, s.carry - 1), s.carry + 1, s.ctx - 2]);
+    return `carry ${s.carry}`;
   },
   ctx: (h, _b, r) => {
     const s = h.settings;
     if (!s) return undefined;
     const most = Math.max(...llmChunks(h).map(({ c }) => c.tokenCount));
     s.ctx = pick(r, [1, 2, most - 1, most, most + 1, s.ctx - 1, s.ctx + 1, 2048, 2049, 4096, 2 ** 20]);
+    s.carry = Math.min(s.carry, Math.max(0, s.ctx - 2));
     return `ctx ${s.ctx}`;
   },
   tokens: (h, _b, r) => {

@@ -66,7 +66,7 @@ export function layoutOf(bytes: Uint8Array): Layout {
       str("model name");
       varint("model size");
       hash("model sha256");
-      for (const f of ["lanes", "ctx", "vocab size", "start token"]) varint(f);
+      for (const f of ["lanes", "ctx", "carry", "vocab size", "start token"]) varint(f);
       str("backend");
       str("cpu variant");
       u8("flash attention");
@@ -88,6 +88,7 @@ export function layoutOf(bytes: Uint8Array): Layout {
     for (let i = 0; i < streams; i++) {
       varint("stream adapter set");
       streamLengths.push(varint("stream length"));
+      varint("stream lanes");
     }
     const chunks = varint("chunk count");
     for (let i = 0; i < chunks; i++) {
