@@ -16,6 +16,7 @@ export const UNIT_TESTS = [
   "test/hardening-coder.test.ts",
   "test/lossy-sections.test.ts",
   "test/mixer.test.ts",
+  "test/mixer2.test.ts",
   "test/qa-format.test.ts",
   "test/span-coder.test.ts",
   "test/util.test.ts",

@@ -438,6 +438,19 @@ llmzip::SpanWindow spanWindow(const Napi::Object& opts) {
   return span;
 }
 
+// The class bits of every token's text, for the mixer's structure contexts.
+// The text is the piece as the vocabulary spells it (byte tokens as their
+// byte, a leading word marker as a space), without special tokens' names.
+std::vector<uint8_t> tokenClasses(const llama_vocab* vocab, int32_t nVocab) {
+  std::vector<uint8_t> out(static_cast<size_t>(nVocab), 0);
+  char buf[256];
+  for (int32_t t = 0; t < nVocab; ++t) {
+    const int32_t n = llama_token_to_piece(vocab, t, buf, sizeof buf, 0, false);
+    if (n > 0) out[static_cast<size_t>(t)] = llmzip::tokenClass(buf, n);
+  }
+  return out;
+}
+
 llmzip::LaneRunConfig runConfig(llama_model* model, int32_t lanes, const Napi::Object& opts) {
   llmzip::LaneRunConfig cfg;
   cfg.lanes = lanes;
@@ -446,6 +459,7 @@ llmzip::LaneRunConfig runConfig(llama_model* model, int32_t lanes, const Napi::O
   cfg.skipCoding = opts.Has("skipCoding") && opts.Get("skipCoding").ToBoolean();
   cfg.mixer = mixerId(opts);
   cfg.span = spanWindow(opts);
+  if (cfg.mixer != 0) cfg.tokenClasses = tokenClasses(llama_model_get_vocab(model), cfg.nVocab);
   return cfg;
 }
 
@@ -505,6 +519,11 @@ RowRun rowRun(Napi::Env env, const Napi::Value& optsValue, int32_t vocab, size_t
   Napi::Object opts = optsValue.As<Napi::Object>();
   r.cfg.mixer = mixerId(opts);
   r.cfg.span = spanWindow(opts);
+  if (opts.Has("tokenClasses") && opts.Get("tokenClasses").IsTypedArray()) {
+    Napi::Uint8Array c = opts.Get("tokenClasses").As<Napi::Uint8Array>();
+    if (c.ElementLength() != static_cast<size_t>(vocab)) throw Napi::RangeError::New(env, "tokenClasses must hold one byte per token id");
+    r.cfg.tokenClasses.assign(c.Data(), c.Data() + c.ElementLength());
+  }
   if (opts.Has("lanes")) r.cfg.lanes = opts.Get("lanes").As<Napi::Number>().Int32Value();
   if (r.cfg.lanes < 1 || r.cfg.lanes > 1024) throw Napi::RangeError::New(env, "lanes must be 1 to 1024");
   if (opts.Get("chunkLengths").IsArray()) {

@@ -184,7 +184,7 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
   if (cfg.mixer != 0 && !cfg.skipCoding) {
     const MixerConfig* mc = mixerConfig(cfg.mixer);
     if (!mc) throw std::runtime_error("unknown context-mixing configuration " + std::to_string(cfg.mixer));
-    mixer = std::make_unique<ContextMixer>(*mc, cfg.nVocab, cfg.lanes, chunks, totalTokens);
+    mixer = std::make_unique<ContextMixer>(*mc, cfg.nVocab, cfg.lanes, chunks, totalTokens, cfg.tokenClasses);
   }
 
   stats.chunkBits.assign(nChunks, 0.0);

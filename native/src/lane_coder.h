@@ -129,6 +129,9 @@ struct LaneRunConfig {
   int32_t startToken = 0;
   int32_t nVocab = 0;
   int32_t mixer = 0;        // context-mixing configuration id; 0 = the bare model's tables
+  // Per token id, the class bits of its text (mixer.h: tokenClass), for the
+  // mixer's structure contexts; empty = class 0 for every token.
+  std::vector<uint8_t> tokenClasses;
   bool skipCoding = false;  // evaluate only: the benchmark's "model time" baseline
   // Per chunk, how many leading tokens are context: evaluated so that the
   // model sees them, but neither coded nor decoded (both sides know them).

@@ -22,12 +22,33 @@ const MixerConfig kConfigs[] = {
       for (int32_t i = 0; i < c.nOrders; ++i) c.orders[i] = orders[i];
       return c;
     }(),
+    // 2: configuration 1 with the structure contexts (field, line above,
+    // word, two sparse), a weight set chosen by field, and a second layer.
+    [] {
+      MixerConfig c;
+      c.id = 2;
+      const int32_t orders[] = {1, 2, 3, 4, 6};
+      c.nOrders = 5;
+      for (int32_t i = 0; i < c.nOrders; ++i) c.orders[i] = orders[i];
+      c.contexts = kContextField | kContextAbove | kContextWord | kContextSparse2 | kContextSparse3;
+      c.mixing = kMixingFieldSet | kMixingLayer2;
+      return c;
+    }(),
+    // Experiments (removed before commit).
+    [] { MixerConfig c; c.id = 91; const int32_t o[] = {1, 2, 3, 4, 6}; c.nOrders = 5; for (int i = 0; i < 5; ++i) c.orders[i] = o[i]; c.contexts = kContextField | kContextAbove; return c; }(),
+    [] { MixerConfig c; c.id = 92; const int32_t o[] = {1, 2, 3, 4, 6}; c.nOrders = 5; for (int i = 0; i < 5; ++i) c.orders[i] = o[i]; c.contexts = kContextField | kContextAbove | kContextWord; return c; }(),
+    [] { MixerConfig c; c.id = 93; const int32_t o[] = {1, 2, 3, 4, 6}; c.nOrders = 5; for (int i = 0; i < 5; ++i) c.orders[i] = o[i]; c.contexts = 31; return c; }(),
+    [] { MixerConfig c; c.id = 94; const int32_t o[] = {1, 2, 3, 4, 6}; c.nOrders = 5; for (int i = 0; i < 5; ++i) c.orders[i] = o[i]; c.contexts = 31; c.mixing = 1; return c; }(),
+    [] { MixerConfig c; c.id = 95; const int32_t o[] = {1, 2, 3, 4, 6}; c.nOrders = 5; for (int i = 0; i < 5; ++i) c.orders[i] = o[i]; c.contexts = 31; c.mixing = 2; return c; }(),
+    [] { MixerConfig c; c.id = 96; const int32_t o[] = {1, 2, 3, 4, 6}; c.nOrders = 5; for (int i = 0; i < 5; ++i) c.orders[i] = o[i]; c.contexts = 31; c.mixing = 3; c.countLimit = 250; c.stateLimit = 1023; return c; }(),
+    [] { MixerConfig c; c.id = 97; const int32_t o[] = {1, 2, 3, 4, 6, 8, 12}; c.nOrders = 7; for (int i = 0; i < 7; ++i) c.orders[i] = o[i]; c.contexts = 31; c.mixing = 3; return c; }(),
 };
 
 // ---------------------------------------------------------------- small helpers
 
 constexpr int32_t kMaxOrders = 8;
-constexpr int32_t kMaxInputs = kMaxOrders + 3;  // LLM, orders, match, bias
+constexpr int32_t kMaxContexts = kMaxOrders + kContextCount;  // orders, then structure contexts
+constexpr int32_t kMaxInputs = kMaxContexts + 3;  // LLM, contexts, match, bias
 constexpr int32_t kMaxCandidates = 32;
 constexpr int32_t kBuckets = 12;
 constexpr int32_t kLengthBuckets = 22;
@@ -35,6 +56,9 @@ constexpr int32_t kRankBuckets = 4;
 constexpr int32_t kMatchStates = 3;  // no match; the candidate is the match's token; it is not
 constexpr int32_t kOrderBuckets = 4;
 constexpr int32_t kMixers = 3;  // weight sets chosen by three different contexts, outputs averaged
+constexpr int32_t kMaxMixers = 4;  // with kMixingFieldSet
+constexpr int32_t kFields = 64;  // fields per line the structure contexts tell apart
+constexpr int32_t kFieldOffsets = 16;
 constexpr int32_t kLlmBuckets = 8;
 constexpr int32_t kApmBuckets = 33;
 constexpr int32_t kApm2Contexts = 2048;
@@ -182,6 +206,25 @@ int32_t countOf(const Slot* s, int32_t token) {
 
 }  // namespace
 
+uint8_t tokenClass(const char* text, int32_t length) {
+  uint8_t c = 0;
+  int32_t i = 0;
+  for (int32_t k = 0; k < length; ++k)
+    if (text[k] == '\n') c |= kClassNewline;
+  if (length > 0 && (text[0] == ' ' || text[0] == '\t')) c |= kClassSpace;
+  while (i < length && (text[i] == ' ' || text[i] == '\t')) ++i;
+  if (i == length) return c;
+  bool delimiters = true, digits = true;
+  for (int32_t k = i; k < length; ++k) {
+    const char ch = text[k];
+    if (!std::strchr(",;:|=\"'{}[]()<>/", ch) || ch == 0) delimiters = false;
+    if (ch < '0' || ch > '9') digits = false;
+  }
+  if (delimiters) c |= kClassDelimiter;
+  if (digits) c |= kClassDigit;
+  return c;
+}
+
 const MixerConfig* mixerConfig(int32_t id) {
   for (const MixerConfig& c : kConfigs)
     if (c.id == id) return &c;
@@ -197,32 +240,47 @@ struct ContextMixer::Impl {
     int32_t matchChunk = 0;
     int32_t matchPos = 0;     // the position whose token the match predicts
     int32_t recovering = 0;   // a long match broke: its next token still predicts (once)
+    // Where the lane is in the text's lines and fields (structure contexts).
+    int32_t field = 0;        // fields begin after delimiters and at spaces
+    int32_t fieldStart = 0;   // position of the field's first token
+    int32_t starts[kFields] = {};      // this line's field starts
+    int32_t prevStarts[kFields] = {};  // the previous line's
+    int32_t prevFields = 0;   // fields of the previous line; 0 = none yet
+    int32_t prevEnd = 0;      // position of the previous line's line feed
+    uint64_t word = 0;        // hash of the word so far (0 = none)
+    uint64_t prevWord = 0;
   };
 
   // One binary decision of the chain, kept from predict() for update().
   struct Decision {
     int32_t token;
-    int32_t set[kMixers];
-    int32_t st[kMixers];  // each mixer's output, stretch units
+    int32_t set[kMaxMixers];
+    int32_t st[kMaxMixers];  // each mixer's output, stretch units
+    int32_t st2;             // the second layer's output
+    int32_t set2;
     int32_t apmCell;
     int32_t apm2Cell;
     int32_t p16;
     int32_t x[kMaxInputs];
-    int32_t cell[kMaxOrders];
+    int32_t cell[kMaxContexts];
     int32_t matchCell;
   };
 
   const MixerConfig cfg;
   const int32_t nVocab;
+  const int32_t nContexts;  // orders, then structure contexts
   const int32_t nInputs;
+  const int32_t nMixers;
   const std::vector<std::vector<int32_t>>& chunks;
+  std::vector<uint8_t> classes;  // per token id
   std::vector<int32_t> known;  // per chunk: leading positions whose token is known
   std::vector<LaneState> lanes;
-  ContextTable orders[kMaxOrders];
-  Estimates orderEstimates;  // per order: (count of the candidate, count left) buckets
+  ContextTable orders[kMaxContexts];
+  Estimates orderEstimates;  // per context: (count of the candidate, count left) buckets
   Estimates matchEstimates;  // per match-length bucket
-  std::vector<int32_t> weights[kMixers];
-  int32_t weightSets[kMixers];
+  std::vector<int32_t> weights[kMaxMixers];
+  int32_t weightSets[kMaxMixers];
+  std::vector<int32_t> layer2;  // second-layer weights per (rank, match state)
   Estimates apm;   // refines the mixed probability per (rank, match state, order bucket)
   Estimates apm2;  // and per (previous token, first candidate or not)
   std::vector<uint64_t> matchTable;  // context hash -> (chunk + 1) << 32 | position that followed
@@ -243,15 +301,26 @@ struct ContextMixer::Impl {
   int32_t nDecisions = 0;
   Decision decisions[kMaxCandidates];
 
-  Impl(const MixerConfig& c, int32_t vocab, int32_t nLanes, const std::vector<std::vector<int32_t>>& ch, int64_t totalTokens)
-      : cfg(c), nVocab(vocab), nInputs(c.nOrders + 3), chunks(ch), known(ch.size(), 0), lanes(nLanes), isCandidate(vocab, 0), order0(vocab, 0) {
+  static int32_t popcount(int32_t v) {
+    int32_t n = 0;
+    for (; v; v &= v - 1) ++n;
+    return n;
+  }
+
+  Impl(const MixerConfig& c, int32_t vocab, int32_t nLanes, const std::vector<std::vector<int32_t>>& ch, int64_t totalTokens,
+       const std::vector<uint8_t>& cls)
+      : cfg(c), nVocab(vocab), nContexts(c.nOrders + popcount(c.contexts & ((1 << kContextCount) - 1))), nInputs(nContexts + 3),
+        nMixers((c.mixing & kMixingFieldSet) ? 4 : kMixers), chunks(ch), classes(cls), known(ch.size(), 0), lanes(nLanes),
+        isCandidate(vocab, 0), order0(vocab, 0) {
     if (cfg.nOrders < 1 || cfg.nOrders > kMaxOrders || cfg.maxCandidates < 1 || cfg.maxCandidates > kMaxCandidates ||
-        cfg.maxCandidates > FreqTable::kMaxExcluded)
+        cfg.maxCandidates > FreqTable::kMaxExcluded || (cfg.contexts >> kContextCount) != 0 || cfg.contexts < 0)
       throw std::runtime_error("invalid mixer configuration");
     for (int32_t k = 0; k < cfg.nOrders; ++k)
       if (cfg.orders[k] < 1 || (k > 0 && cfg.orders[k] <= cfg.orders[k - 1])) throw std::runtime_error("invalid mixer configuration");
     if (cfg.matchMinLength < 1 || cfg.stateLimit < 1 || cfg.stateLimit > 1023 || cfg.countLimit < 1 || cfg.countLimit > 65000)
       throw std::runtime_error("invalid mixer configuration");
+    // Without classes (a coder given no vocabulary) every token is class 0: the structure contexts still work, as one long field.
+    classes.resize(static_cast<size_t>(vocab), 0);
     const int32_t sizeBits = ceilLog2(totalTokens < 1 ? 1 : totalTokens) + 1;
     const int32_t vocabBits = ceilLog2(vocab);
     for (int32_t k = 0; k < cfg.nOrders; ++k) {
@@ -259,15 +328,16 @@ struct ContextMixer::Impl {
       const int32_t cap = vocabBits * cfg.orders[k] + 1;
       orders[k].init(clampInt(sizeBits < cap ? sizeBits : cap, 4, cfg.tableBitsMax));
     }
+    for (int32_t k = cfg.nOrders; k < nContexts; ++k) orders[k].init(clampInt(sizeBits, 4, cfg.tableBitsMax));
     matchBits = clampInt(sizeBits, 10, cfg.matchBitsMax);
     matchTable.assign(size_t{1} << matchBits, 0);
 
     const int32_t cellsPerOrder = kBuckets * kBuckets;
-    orderEstimates.init(cfg.nOrders * cellsPerOrder, cfg.stateLimit);
+    orderEstimates.init(nContexts * cellsPerOrder, cfg.stateLimit);
     // Start each cell at the plain count estimate n / (left + 1): good
     // enough that the first tokens are not coded blind.
     const int32_t mid[kBuckets] = {0, 1, 2, 3, 4, 5, 7, 11, 18, 28, 44, 80};
-    for (int32_t k = 0; k < cfg.nOrders; ++k)
+    for (int32_t k = 0; k < nContexts; ++k)
       for (int32_t a = 0; a < kBuckets; ++a)
         for (int32_t b = 0; b < kBuckets; ++b) {
           const int32_t n = mid[a], left = mid[b] > n ? mid[b] : n;
@@ -280,15 +350,18 @@ struct ContextMixer::Impl {
     weightSets[0] = kRankBuckets * kMatchStates * kOrderBuckets;
     weightSets[1] = (cfg.nOrders + 1) * kBuckets;
     weightSets[2] = kRankBuckets * kLlmBuckets;
-    for (int32_t m = 0; m < kMixers; ++m) {
+    weightSets[3] = kFields / 4 * kRankBuckets * 2;
+    for (int32_t m = 0; m < nMixers; ++m) {
       weights[m].assign(static_cast<size_t>(weightSets[m]) * nInputs, 0);
       for (int32_t s = 0; s < weightSets[m]; ++s) {
         int32_t* w = &weights[m][static_cast<size_t>(s) * nInputs];
         w[0] = kOne;  // start as the bare model: trust the LLM
-        for (int32_t k = 0; k < cfg.nOrders; ++k) w[1 + k] = kOne / 4;
-        w[1 + cfg.nOrders] = kOne / 4;
+        for (int32_t k = 0; k < nContexts; ++k) w[1 + k] = kOne / 4;
+        w[1 + nContexts] = kOne / 4;
       }
     }
+    // The second layer starts as the average the first configuration takes.
+    layer2.assign(static_cast<size_t>(kRankBuckets * kMatchStates) * nMixers, kOne / nMixers);
     apm.init(weightSets[0] * kApmBuckets, 127);
     for (int32_t c = 0; c < weightSets[0]; ++c)
       for (int32_t b = 0; b < kApmBuckets; ++b) apm.set(c * kApmBuckets + b, static_cast<uint32_t>(squash((b - 16) * 128)));
@@ -299,14 +372,81 @@ struct ContextMixer::Impl {
 
   int32_t tokenAt(int32_t chunk, int32_t pos) const { return pos < 0 ? -1 : chunks[chunk][pos]; }
 
-  // Hashes of the contexts that precede `pos`, orders ascending. Positions
-  // before the chunk read as -1, so chunk starts share their contexts.
-  void contextHashes(int32_t chunk, int32_t pos, uint64_t* orderHash) const {
+  // The token one line up at the lane's place in its field (-2: that field
+  // was shorter, -3: the line above had fewer fields, -4: no line above).
+  int32_t above(const LaneState& l, int32_t pos, int32_t ahead) const {
+    if (l.prevFields == 0) return -4;
+    if (l.field >= l.prevFields) return -3;
+    const int32_t at = l.prevStarts[l.field] + (pos - l.fieldStart) + ahead;
+    const int32_t end = l.field + 1 < l.prevFields ? l.prevStarts[l.field + 1] : l.prevEnd + 1;
+    return at < end ? chunks[l.chunk][at] : -2;
+  }
+
+  // Hashes of the contexts that precede `pos`: orders ascending, then the
+  // structure contexts in bit order. Positions before the chunk read as -1,
+  // so chunk starts share their contexts.
+  void contextHashes(const LaneState& l, int32_t chunk, int32_t pos, uint64_t* orderHash) const {
     uint64_t h = 0;
     int32_t k = 0;
     for (int32_t i = 1; k < cfg.nOrders; ++i) {
       h = hashStep(h, tokenAt(chunk, pos - i));
       if (cfg.orders[k] == i) orderHash[k++] = h;
+    }
+    if (cfg.contexts == 0) return;
+    const int32_t t1 = tokenAt(chunk, pos - 1), t2 = tokenAt(chunk, pos - 2), t3 = tokenAt(chunk, pos - 3);
+    const int32_t field = l.field < kFields - 1 ? l.field : kFields - 1;
+    const int32_t offset = pos - l.fieldStart < kFieldOffsets - 1 ? pos - l.fieldStart : kFieldOffsets - 1;
+    for (int32_t b = 0; b < kContextCount; ++b) {
+      if (!(cfg.contexts & (1 << b))) continue;
+      uint64_t c = hashStep(0x5bd1e995ull * (b + 1), b);
+      switch (1 << b) {
+        case kContextField:
+          c = hashStep(hashStep(hashStep(c, field), offset), t1);
+          break;
+        case kContextAbove:
+          c = hashStep(hashStep(hashStep(c, above(l, pos, 0)), above(l, pos, 1)), t1);
+          break;
+        case kContextWord:
+          c = hashStep(c ^ l.word, static_cast<int32_t>(l.prevWord >> 33));
+          break;
+        case kContextSparse2:
+          c = hashStep(hashStep(c, t2), t3);
+          break;
+        case kContextSparse3:
+          c = hashStep(hashStep(c, t1), t3);
+          break;
+      }
+      orderHash[k++] = c;
+    }
+  }
+
+  // Follows the lane through lines, fields and words once `token` at `pos` is known.
+  void advanceStructure(LaneState& l, int32_t pos, int32_t token) {
+    const uint8_t cls = classes[static_cast<size_t>(token)];
+    if (cls & kClassNewline) {
+      const int32_t n = l.field + 1 < kFields ? l.field + 1 : kFields;
+      for (int32_t f = 0; f < n; ++f) l.prevStarts[f] = l.starts[f];
+      l.prevFields = n;
+      l.prevEnd = pos;
+      l.field = 0;
+      l.fieldStart = pos + 1;
+      l.starts[0] = pos + 1;
+      l.prevWord = hashStep(l.word, token);
+      l.word = 0;
+    } else if (cls & (kClassSpace | kClassDelimiter)) {
+      // A space starts the next field with this token; a delimiter ends this one.
+      ++l.field;
+      l.fieldStart = (cls & kClassSpace) ? pos : pos + 1;
+      if (l.field < kFields) l.starts[l.field] = l.fieldStart;
+      if (cls & kClassSpace) {
+        if (l.word != 0) l.prevWord = l.word;
+        l.word = hashStep(0, token);
+      } else {
+        l.prevWord = hashStep(l.word, token);
+        l.word = 0;
+      }
+    } else {
+      l.word = hashStep(l.word, token);
     }
   }
 
@@ -323,49 +463,61 @@ struct ContextMixer::Impl {
     cand[n++] = token;
   }
 
-  void predict(int32_t lane, int32_t chunk, int32_t pos, FreqTable& table) {
+  // A context's tokens as candidates, most frequent first.
+  void addSlotCandidates(const Slot* s, int32_t* cand, int32_t& n) {
+    int32_t idx[kEntries];
+    int32_t m = 0;
+    for (int32_t i = 0; i < kEntries; ++i) {
+      if (s->count[i] == 0) continue;
+      int32_t j = m++;
+      while (j > 0 && s->count[idx[j - 1]] < s->count[i]) {
+        idx[j] = idx[j - 1];
+        --j;
+      }
+      idx[j] = i;
+    }
+    for (int32_t i = 0; i < m; ++i) addCandidate(s->token[idx[i]], cand, n);
+  }
+
+  LaneState& laneOf(int32_t lane, int32_t chunk) {
     LaneState& l = lanes[lane];
     if (l.chunk != chunk) {
       l = LaneState{};
       l.chunk = chunk;
     }
-    uint64_t orderHash[kMaxOrders];
-    contextHashes(chunk, pos, orderHash);
-    Slot* slot[kMaxOrders];
-    for (int32_t k = 0; k < cfg.nOrders; ++k) slot[k] = orders[k].find(orderHash[k]);
+    return l;
+  }
+
+  void predict(int32_t lane, int32_t chunk, int32_t pos, FreqTable& table) {
+    LaneState& l = laneOf(lane, chunk);
+    uint64_t orderHash[kMaxContexts];
+    contextHashes(l, chunk, pos, orderHash);
+    Slot* slot[kMaxContexts];
+    for (int32_t k = 0; k < nContexts; ++k) slot[k] = orders[k].find(orderHash[k]);
     const int32_t predicted = matchPrediction(l);
 
-    // Candidates: the match's token, then each context's tokens from the
-    // deepest order down (most frequent first), then the LLM's favourite.
+    // Candidates: the match's token, then each order's tokens from the
+    // deepest order down (most frequent first), then the structure
+    // contexts', then the LLM's favourite.
     int32_t cand[kMaxCandidates];
     int32_t n = 0;
     if (predicted >= 0) addCandidate(predicted, cand, n);
-    for (int32_t k = cfg.nOrders - 1; k >= 0 && n < cfg.maxCandidates; --k) {
-      const Slot* s = slot[k];
-      if (!s) continue;
-      int32_t idx[kEntries];
-      int32_t m = 0;
-      for (int32_t i = 0; i < kEntries; ++i) {
-        if (s->count[i] == 0) continue;
-        int32_t j = m++;
-        while (j > 0 && s->count[idx[j - 1]] < s->count[i]) {
-          idx[j] = idx[j - 1];
-          --j;
-        }
-        idx[j] = i;
-      }
-      for (int32_t i = 0; i < m; ++i) addCandidate(s->token[idx[i]], cand, n);
-    }
+    for (int32_t k = cfg.nOrders - 1; k >= 0 && n < cfg.maxCandidates; --k)
+      if (slot[k]) addSlotCandidates(slot[k], cand, n);
+    for (int32_t k = cfg.nOrders; k < nContexts && n < cfg.maxCandidates; ++k)
+      if (slot[k]) addSlotCandidates(slot[k], cand, n);
     addCandidate(table.argmax, cand, n);
 
-    int32_t left[kMaxOrders];
+    int32_t left[kMaxContexts];
     int32_t deepest = 0;  // 1 + the deepest order whose context was seen; 0 for none
-    for (int32_t k = 0; k < cfg.nOrders; ++k) {
+    for (int32_t k = 0; k < nContexts; ++k) {
       left[k] = slot[k] ? ContextTable::total(*slot[k]) : 0;
-      if (slot[k]) deepest = k + 1;
+      if (slot[k] && k < cfg.nOrders) deepest = k + 1;
     }
     const int32_t matchCell = lengthBucket(l.matchLength);
     const uint32_t prevToken = static_cast<uint32_t>(tokenAt(chunk, pos - 1) + 1) * 2654435761u >> 22;
+    const int32_t fieldSet = (l.field < kFields / 4 - 1 ? l.field : kFields / 4 - 1) * kRankBuckets;
+    const int32_t aboveToken = (cfg.mixing & kMixingFieldSet) ? above(l, pos, 0) : -1;
 
     uint32_t freq[kMaxCandidates];
     const int64_t nRest = static_cast<int64_t>(nVocab) - n;
@@ -386,43 +538,53 @@ struct ContextMixer::Impl {
       const int32_t pLlm = clampInt(static_cast<int32_t>(pc * 65536.0), 1, 65535);
       d.x[0] = stretch(static_cast<uint32_t>(pLlm));
       int32_t best = 0;
-      for (int32_t k = 0; k < cfg.nOrders; ++k) {
+      for (int32_t k = 0; k < nContexts; ++k) {
         if (!slot[k]) {
           d.x[1 + k] = 0;
           d.cell[k] = -1;
           continue;
         }
         const int32_t cnt = countOf(slot[k], c);
-        if (cnt > 0) best = k + 1;
+        if (cnt > 0 && k < cfg.nOrders) best = k + 1;
         d.cell[k] = k * kBuckets * kBuckets + countBucket(cnt) * kBuckets + countBucket(left[k]);
         d.x[1 + k] = stretch(static_cast<uint32_t>(orderEstimates.p16(d.cell[k])));
         left[k] -= cnt;
       }
       int32_t matchState = 0;
       d.matchCell = -1;
-      d.x[1 + cfg.nOrders] = 0;
+      d.x[1 + nContexts] = 0;
       if (predicted >= 0) {
         matchState = c == predicted ? 1 : 2;
         if (c == predicted) {
           d.matchCell = matchCell;
-          d.x[1 + cfg.nOrders] = stretch(static_cast<uint32_t>(matchEstimates.p16(matchCell)));
+          d.x[1 + nContexts] = stretch(static_cast<uint32_t>(matchEstimates.p16(matchCell)));
         }
       }
-      d.x[2 + cfg.nOrders] = 256;
+      d.x[2 + nContexts] = 256;
       const int32_t rank = j < kRankBuckets - 1 ? j : kRankBuckets - 1;
       const int32_t orderBucket = best == 0 ? 0 : best <= 2 ? 1 : best <= 4 ? 2 : 3;
       d.set[0] = (rank * kMatchStates + matchState) * kOrderBuckets + orderBucket;
       d.set[1] = deepest * kBuckets + (deepest > 0 ? countBucket(countOf(slot[deepest - 1], c)) : 0);
       d.set[2] = rank * kLlmBuckets + ((d.x[0] + kStretchMax + 1) >> 9);
+      if (nMixers > kMixers) d.set[3] = (fieldSet + rank) * 2 + (c == aboveToken ? 1 : 0);
       int32_t st = 0;
-      for (int32_t m = 0; m < kMixers; ++m) {
+      for (int32_t m = 0; m < nMixers; ++m) {
         const int32_t* w = &weights[m][static_cast<size_t>(d.set[m]) * nInputs];
         int64_t dot = 0;
         for (int32_t i = 0; i < nInputs; ++i) dot += static_cast<int64_t>(d.x[i]) * w[i];
         d.st[m] = clampInt(static_cast<int32_t>(dot >> 16), -kStretchMax, kStretchMax);
         st += d.st[m];
       }
-      st /= kMixers;
+      if (cfg.mixing & kMixingLayer2) {
+        d.set2 = rank * kMatchStates + matchState;
+        const int32_t* v = &layer2[static_cast<size_t>(d.set2) * nMixers];
+        int64_t dot = 0;
+        for (int32_t m = 0; m < nMixers; ++m) dot += static_cast<int64_t>(d.st[m]) * v[m];
+        st = clampInt(static_cast<int32_t>(dot >> 16), -kStretchMax, kStretchMax);
+        d.st2 = st;
+      } else {
+        st /= nMixers;
+      }
       // The refinement interpolates between two buckets; it learns at the nearer one.
       const int32_t pos12 = st + kStretchMax + 1;  // 0..4095
       const int32_t lo = d.set[0] * kApmBuckets + (pos12 >> 7), frac = pos12 & 127;
@@ -460,7 +622,7 @@ struct ContextMixer::Impl {
     for (int32_t j = 0; j < nDecisions; ++j) {
       const Decision& d = decisions[j];
       const bool y = d.token == token;
-      for (int32_t m = 0; m < kMixers; ++m) {
+      for (int32_t m = 0; m < nMixers; ++m) {
         // Each mixer learns from its own output's error.
         const int64_t err = (y ? 65536 : 0) - squash(d.st[m]);
         int32_t* w = &weights[m][static_cast<size_t>(d.set[m]) * nInputs];
@@ -469,9 +631,17 @@ struct ContextMixer::Impl {
           w[i] = clampInt(static_cast<int32_t>(w[i] + step), -kWeightClamp, kWeightClamp);
         }
       }
+      if (cfg.mixing & kMixingLayer2) {
+        const int64_t err = (y ? 65536 : 0) - squash(d.st2);
+        int32_t* v = &layer2[static_cast<size_t>(d.set2) * nMixers];
+        for (int32_t m = 0; m < nMixers; ++m) {
+          const int64_t step = (static_cast<int64_t>(d.st[m]) * err * cfg.learningRate + (1 << 20)) >> 21;
+          v[m] = clampInt(static_cast<int32_t>(v[m] + step), -kWeightClamp, kWeightClamp);
+        }
+      }
       apm.learn(d.apmCell, y);
       apm2.learn(d.apm2Cell, y);
-      for (int32_t k = 0; k < cfg.nOrders; ++k)
+      for (int32_t k = 0; k < nContexts; ++k)
         if (d.cell[k] >= 0) orderEstimates.learn(d.cell[k], y);
       if (d.matchCell >= 0) matchEstimates.learn(d.matchCell, y);
       if (y) return;  // the chain stops at the token: later decisions never happened
@@ -487,24 +657,20 @@ struct ContextMixer::Impl {
   }
 
   void update(int32_t lane, int32_t chunk, int32_t pos, int32_t token) {
-    LaneState& l = lanes[lane];
-    if (l.chunk != chunk) {
-      l = LaneState{};
-      l.chunk = chunk;
-    }
+    LaneState& l = laneOf(lane, chunk);
     if (pendingLane == lane && pendingChunk == chunk && pendingPos == pos) learn(token);
     pendingLane = -1;
     nDecisions = 0;
 
-    uint64_t orderHash[kMaxOrders];
-    contextHashes(chunk, pos, orderHash);
-    for (int32_t k = 0; k < cfg.nOrders; ++k) orders[k].add(orderHash[k], token, cfg.countLimit);
+    uint64_t orderHash[kMaxContexts];
+    contextHashes(l, chunk, pos, orderHash);
+    for (int32_t k = 0; k < nContexts; ++k) orders[k].add(orderHash[k], token, cfg.countLimit);
+    if (cfg.contexts != 0 || (cfg.mixing & kMixingFieldSet)) advanceStructure(l, pos, token);
     ++order0[token];
     if (++order0Total > (1u << 22)) {
       order0Total = 0;
       for (uint32_t& c : order0) order0Total += c >>= 1;
     }
-
     // Match model: extend the match if it predicted right, else drop it and
     // look up the context that ends with this token.
     if (l.matchLength > 0 || l.recovering) {
@@ -549,8 +715,8 @@ struct ContextMixer::Impl {
 };
 
 ContextMixer::ContextMixer(const MixerConfig& cfg, int32_t nVocab, int32_t lanes, const std::vector<std::vector<int32_t>>& chunks,
-                           int64_t totalTokens)
-    : impl_(new Impl(cfg, nVocab, lanes, chunks, totalTokens)) {}
+                           int64_t totalTokens, const std::vector<uint8_t>& classes)
+    : impl_(new Impl(cfg, nVocab, lanes, chunks, totalTokens, classes)) {}
 
 ContextMixer::~ContextMixer() { delete impl_; }
 

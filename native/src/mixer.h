@@ -45,7 +45,34 @@ struct MixerConfig {
   int32_t countLimit = 60;    // counts halve when one passes this (recent evidence weighs more)
   int32_t stateLimit = 255;   // adaptation-rate floor of the estimates: 1 / (limit + 1.5)
   int32_t learningRate = 32;  // mixer step: weight += x * error * rate / 2^20 (x in stretch units, error in 1/65536)
+  // Structure contexts beside the orders (kContext* bits), each a hashed
+  // table like an order's; they need the token classes (TokenClass).
+  int32_t contexts = 0;
+  // Mixing beyond configuration 1 (kMixing* bits).
+  int32_t mixing = 0;
 };
+
+// Structure contexts (MixerConfig::contexts).
+constexpr int32_t kContextField = 1;    // field index in the line, offset in the field, previous token
+constexpr int32_t kContextAbove = 2;    // the tokens at the same place of the same field one line up, previous token
+constexpr int32_t kContextWord = 4;     // the word so far and the word before (words end at spaces and delimiters)
+constexpr int32_t kContextSparse2 = 8;  // tokens 2 and 3 back (skipping the last)
+constexpr int32_t kContextSparse3 = 16; // tokens 1 and 3 back (skipping one)
+constexpr int32_t kContextCount = 5;
+
+// Mixing options (MixerConfig::mixing).
+constexpr int32_t kMixingFieldSet = 1;  // a fourth weight set chosen by field index, rank and agreement with the line above
+constexpr int32_t kMixingLayer2 = 2;    // a learnt second layer combines the weight sets (instead of their average)
+
+// What a token's text holds, for the structure contexts: bits of a byte per
+// token id, from the model's vocabulary (so fixed by the model the archive names).
+constexpr uint8_t kClassNewline = 1;  // holds a line feed
+constexpr uint8_t kClassSpace = 2;    // starts with a space or tab (starts a word)
+constexpr uint8_t kClassDelimiter = 4;  // only punctuation that separates fields: , ; : | = " ' { } [ ] ( ) < > /
+constexpr uint8_t kClassDigit = 8;    // digits only (after a leading space)
+
+// The class bits of a token's text (its bytes as the vocabulary spells them).
+uint8_t tokenClass(const char* text, int32_t length);
 
 // The configuration with this id, or nullptr when it is unknown (0 = off is unknown here too).
 const MixerConfig* mixerConfig(int32_t id);
@@ -56,8 +83,10 @@ class ContextMixer {
  public:
   // `chunks` is read only at positions already known (coded, decoded or
   // given as context); `totalTokens` sizes the tables (both sides know it).
+  // `classes` holds tokenClass() per token id; empty reads as class 0 for all.
   ContextMixer(const MixerConfig& cfg, int32_t nVocab, int32_t lanes,
-               const std::vector<std::vector<int32_t>>& chunks, int64_t totalTokens);
+               const std::vector<std::vector<int32_t>>& chunks, int64_t totalTokens,
+               const std::vector<uint8_t>& classes = {});
   ~ContextMixer();
   ContextMixer(const ContextMixer&) = delete;
   ContextMixer& operator=(const ContextMixer&) = delete;

@@ -1,6 +1,6 @@
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { pickCodingChoices, type CodingChoices } from "../codec/options.js";
-import { DEFAULT_MAX_CTX, MAX_LANES } from "../codec/settings.js";
+import { DEFAULT_MAX_CTX, DEFAULT_MIXER, KNOWN_MIXERS, MAX_LANES } from "../codec/settings.js";
 import { addAdapterOptions, compressAdapterOptions, type AdapterFlags } from "./adapter-options.js";
 import { gpuOption, parsePositiveInt } from "./options.js";
 
@@ -13,7 +13,14 @@ export function addCodingOptions(cmd: Command): Command {
     .option("--cpu-kernels <name>", "llama.cpp CPU kernels: haswell (AVX2, portable; default), auto (fastest here), zen4, skylakex, x64, ...");
   return addAdapterOptions(cmd, "choose")
     .option("--force-model", "code every representable chunk with the model, even where brotli is smaller")
-    .option("--no-mix", "code with the bare model's probabilities, without mixing in context models learned from the text");
+    .option("--no-mix", "code with the bare model's probabilities, without mixing in context models learned from the text")
+    .option("--mixer <id>", `context-mixing configuration: ${KNOWN_MIXERS.filter((m) => m !== 0).join(" or ")} (default ${DEFAULT_MIXER})`, parseMixer);
+}
+
+function parseMixer(v: string): number {
+  const id = Number(v);
+  if (!Number.isInteger(id) || id === 0 || !KNOWN_MIXERS.includes(id)) throw new InvalidArgumentError(`--mixer: one of ${KNOWN_MIXERS.filter((m) => m !== 0).join(", ")}`);
+  return id;
 }
 
 /** The flags {@link addCodingOptions} adds, as commander parses them. */

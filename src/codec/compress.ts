@@ -10,7 +10,7 @@ import { planChunks, type PlannedChunk } from "./chunker.js";
 import { brotliMax, brotliMaxAsync } from "./fallback.js";
 import { crc32, sameBytes } from "../util/bytes.js";
 import type { AdapterSpec, CompressOptions } from "./options.js";
-import { defaultContext, defaultLanes, DEFAULT_MIXER, FIXED_LANE_SETTINGS, FREQ_BITS, MAX_LANES, MIN_CTX, maxContext } from "./settings.js";
+import { defaultContext, defaultLanes, DEFAULT_MIXER, FIXED_LANE_SETTINGS, FREQ_BITS, KNOWN_MIXERS, MAX_LANES, MIN_CTX, maxContext } from "./settings.js";
 import { cutSpans, defaultCarry, joinTokens, lanesForStream, spanBounds } from "./spans.js";
 import type { GiveUpCheckpoint } from "../engine/native.js";
 import { decompress } from "./decompress.js";
@@ -158,9 +158,12 @@ async function planAdapters(engine: LlamaEngine, chunks: CodedChunk[], lane: Omi
   return { sets: trial.sets, choice: trial.choice, trial };
 }
 
-/** The context-mixing configuration to code with: the default unless `mix` is false. */
+/** The context-mixing configuration to code with: the one asked for, else the default; none when `mix` is false. */
 function mixerOf(opts: CompressOptions): number {
-  return opts.mix === false ? 0 : DEFAULT_MIXER;
+  if (opts.mix === false) return 0;
+  const id = opts.mixer ?? DEFAULT_MIXER;
+  if (id === 0 || !KNOWN_MIXERS.includes(id)) throw new RangeError(`unknown context-mixing configuration ${id} (known: ${KNOWN_MIXERS.filter((m) => m !== 0).join(", ")})`);
+  return id;
 }
 
 /**

@@ -69,6 +69,12 @@ export interface CompressOptions extends CodecOptions {
    */
   mix?: boolean;
   /**
+   * The context-mixing configuration to code with when mixing (a known id
+   * other than 0; default {@link DEFAULT_MIXER} in settings.ts). For
+   * measurements and for archives that older llmzip versions must read.
+   */
+  mixer?: number;
+  /**
    * Called once with the lane runs whose streams went into the archive (not
    * called when no chunk is model-coded), so that a caller can replay them,
    * e.g. `bench` timing them with coding skipped.
@@ -83,7 +89,7 @@ export interface CompressOptions extends CodecOptions {
 /** The choices that shape a model run, as compress takes them; commands and bench pass them on whole. */
 export type CodingChoices = Pick<CompressOptions, (typeof CODING_CHOICES)[number]>;
 
-const CODING_CHOICES = ["lanes", "ctx", "gpu", "threads", "cpuKernels", "adapters", "adapterChoice", "forceModel", "mix"] as const;
+const CODING_CHOICES = ["lanes", "ctx", "gpu", "threads", "cpuKernels", "adapters", "adapterChoice", "forceModel", "mix", "mixer"] as const;
 
 /** The coding choices among a larger set of options (CLI flags, bench options), and nothing else. */
 export function pickCodingChoices(from: CodingChoices): CodingChoices {

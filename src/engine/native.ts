@@ -81,6 +81,8 @@ export interface RowCodingOptions {
   chunkLengths?: number[];
   /** Span mode (one chunk per lane); the rows need no refeed, so only the schedule changes. */
   span?: SpanWindow;
+  /** Per token id, the class bits of its text for the mixer's structure contexts (absent: class 0 for all). */
+  tokenClasses?: Uint8Array;
 }
 
 export interface NativeAddon {
