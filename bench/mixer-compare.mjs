@@ -99,7 +99,7 @@ try {
       emit({ file, bytes: data.length, mixer: "xz", size: external("xz", ["-9e", "-c"], data) });
       emit({ file, bytes: data.length, mixer: "zpaq", size: zpaq(data) });
     }
-    for (const m of opt.mixers.split(",").map(Number)) {
+    for (const m of opt.mixers.split(",").filter(Boolean).map(Number)) {
       const t0 = performance.now();
       const { archive, stats } = await compress(data, { model: opt.model, engine, forceModel: !opt.default, ...(m === 0 ? { mix: false } : { mixer: m }) });
       const seconds = (performance.now() - t0) / 1000;

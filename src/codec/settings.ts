@@ -16,7 +16,7 @@ export const FREQ_BITS = 31;
 /** The context-mixing configuration new archives use (settings.mixer; 0 = off). */
 export const DEFAULT_MIXER = 1;
 /** Every configuration this build decodes; ids never change meaning. */
-export const KNOWN_MIXERS: readonly number[] = [0, 1, 2, 91, 92, 93, 94, 95, 96, 97];
+export const KNOWN_MIXERS: readonly number[] = [0, 1, 2];
 
 /** Tokens of context per lane when none is asked for (less when the model's own context is smaller). */
 export const DEFAULT_MAX_CTX = 2048;
