@@ -71,7 +71,8 @@ function report(rows) {
     const tps = rows.filter((r) => r.mixer === m && complete.includes(r.file));
     const tok = tps.reduce((n, r) => n + r.tokens, 0);
     const sec = tps.reduce((n, r) => n + r.seconds, 0);
-    console.log(`mixer ${m}: ${(total[m] / total.zpaq).toFixed(3)}x zpaq, ${(total[m] / total.xz).toFixed(3)}x xz, ${(tok / sec).toFixed(0)} tok/s`);
+    const coding = tps.reduce((n, r) => n + (r.codingSeconds ?? 0), 0);
+    console.log(`mixer ${m}: ${(total[m] / total.zpaq).toFixed(3)}x zpaq, ${(total[m] / total.xz).toFixed(3)}x xz, ${(tok / sec).toFixed(0)} tok/s, coding ${((coding / tok) * 1e6).toFixed(1)} us/token`);
   }
 }
 
@@ -107,7 +108,7 @@ try {
         const back = await decompress(archive, { engine });
         if (Buffer.compare(Buffer.from(back.data), data) !== 0) throw new Error(`${file}: mixer ${m}: round trip failed`);
       }
-      emit({ file, bytes: data.length, mixer: m, size: archive.length, tokens: stats.lanes?.tokens ?? 0, seconds: stats.encodeSeconds ?? seconds });
+      emit({ file, bytes: data.length, mixer: m, size: archive.length, tokens: stats.lanes?.tokens ?? 0, seconds: stats.encodeSeconds ?? seconds, codingSeconds: stats.lanes?.codingSeconds ?? 0 });
     }
   }
 } finally {
