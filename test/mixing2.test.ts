@@ -25,7 +25,7 @@ describe("mixer 2 with stories260K", () => {
 
   for (const rel of ["loghub/OpenSSH_2k.log", "json/citm_catalog.json"]) {
     it(`${rel}: the same archive on 1 and 2 threads, byte-exact back, smaller than mixer 1`, async () => {
-      const data = fs.readFileSync(corpusPath(rel)).subarray(0, 6000);
+      const data = fs.readFileSync(corpusPath(rel)).subarray(0, 2500);
       const a = await compress(data, { model: MODEL, engine: one, forceModel: true, lanes: 3, mixer: 2 });
       const b = await compress(data, { model: MODEL, engine: two, forceModel: true, lanes: 3, mixer: 2 });
       expect(Buffer.compare(Buffer.from(a.archive), Buffer.from(b.archive))).toBe(0);
@@ -36,7 +36,7 @@ describe("mixer 2 with stories260K", () => {
       }
       const old = await compress(data, { model: MODEL, engine: one, forceModel: true, lanes: 3, mixer: 1 });
       expect(a.archive.length).toBeLessThan(old.archive.length);
-    });
+    }, 600_000); // five model passes: slow on a loaded 2-core machine
   }
 
   it("--mixer on the command line: recorded, and decodes", () => {
