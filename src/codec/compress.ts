@@ -29,7 +29,7 @@ export interface CompressStats {
   lanes?: LaneRunStats;
   /** Length of the range-coded stream(s) in bytes. */
   streamBytes: number;
-  /** Wall time of the model runs of the final pass, in seconds. */
+  /** Wall time of the model runs, in seconds. */
   encodeSeconds: number;
   /** Passes over the model: 1 (format 2 codes each stream once). */
   passes: number;
@@ -386,8 +386,8 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
 
 /**
  * The header and payload: one stream per adapter set that still codes some
- * chunk (in set order), each chunk naming its stream. The recorded lane
- * count is the most any stream uses; each stream runs min(that, its chunks).
+ * chunk (in set order), each chunk naming its stream. Each stream records
+ * the lanes it ran; the model section's lane count is the most any uses.
  */
 async function buildArchive(
   data: Uint8Array,
