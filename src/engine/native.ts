@@ -81,6 +81,8 @@ export interface RowCodingOptions {
   chunkLengths?: number[];
   /** Span mode (one chunk per lane); the rows need no refeed, so only the schedule changes. */
   span?: SpanWindow;
+  /** Give-up checkpoints, as for the engine's encode. */
+  giveUp?: GiveUpCheckpoint[];
 }
 
 export interface NativeAddon {
