@@ -1,4 +1,5 @@
 import { FileError, UsageError } from "../errors.js";
+import { fmtDelta } from "./format.js";
 import type { BenchReport, Comparison, FileComparison, FileResult } from "./report.js";
 
 /** The growth `--max-regression` allows by default, in percent. */
@@ -77,13 +78,6 @@ export function compareReports(current: BenchReport, saved: BenchReport, opts: {
     total: { bytes, baselineBytes, deltaPct: baselineBytes > 0 ? pct(bytes, baselineBytes) : null },
     passed: files.every((f) => f.status !== "regression" && f.status !== "roundTripFailed"),
   };
-}
-
-/** A signed percentage with enough digits for a 1% gate. */
-export function fmtDelta(p: number | undefined | null): string {
-  if (p === undefined || p === null) return "-";
-  if (!Number.isFinite(p)) return "+inf%";
-  return `${p > 0 ? "+" : ""}${p.toFixed(2)}%`;
 }
 
 /**

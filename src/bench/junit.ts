@@ -2,7 +2,6 @@ import { comparisonFailures, describeFileComparison } from "./compare.js";
 import type { BenchReport, CheckResult } from "./report.js";
 
 // XML 1.0 has no way to carry most control characters, even escaped.
-// eslint-disable-next-line no-control-regex
 const INVALID_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
 
 /** Text for an XML attribute or element, escaped. */

@@ -1,5 +1,5 @@
-import { describeFileComparison, fmtDelta } from "./compare.js";
-import { fmtBytesRate, fmtFixed, fmtInt, fmtRate, fmtSeconds, lossyRows } from "./format.js";
+import { describeFileComparison } from "./compare.js";
+import { fmtBytesRate, fmtDelta, fmtFixed, fmtInt, fmtRate, fmtSeconds, lossyRows } from "./format.js";
 import type { BaselineResult, BenchReport } from "./report.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/</g, "&lt;");

@@ -1,6 +1,6 @@
 import { Chalk } from "chalk";
-import { describeFileComparison, fmtDelta } from "./compare.js";
-import { DASH, fmtFixed, fmtInt, fmtRate, lossyRows } from "./format.js";
+import { describeFileComparison } from "./compare.js";
+import { DASH, fmtDelta, fmtFixed, fmtInt, fmtRate, lossyRows } from "./format.js";
 import type { BaselineResult, BenchReport, LlmzipResult, Totals } from "./report.js";
 
 interface Column {
