@@ -9,6 +9,7 @@ import { defineConfig } from "vitest/config";
 export const UNIT_TESTS = [
   "test/layers.test.ts",
   "test/bench.test.ts",
+  "test/bench-ci.test.ts",
   "test/chat-endpoint.test.ts",
   "test/chunker.test.ts",
   "test/coder.test.ts",

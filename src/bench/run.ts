@@ -8,7 +8,7 @@ import { withCompressedSize } from "../lossy/evaluate.js";
 import { measureInformation } from "../lossy/information.js";
 import type { RewritePrompt } from "../lossy/prompt.js";
 import { fingerprintFile } from "../models/fingerprint.js";
-import { sameBytes } from "../util/bytes.js";
+import { hex, sameBytes, sha256 } from "../util/bytes.js";
 import { VERSION } from "../version.js";
 import { BASELINE_NAMES, measureBaseline, resolveBaselines, type BaselineName } from "./baselines.js";
 import { loadInput, type BenchInput } from "./inputs.js";
@@ -301,7 +301,7 @@ export async function runBench(inputs: BenchInput[], opts: BenchOptions): Promis
         results[b.name] = await measureBaseline(b, data);
         opts.onProgress?.({ file: input.name, index, count: inputs.length, phase: "baselines", done: k + 1, total: baselines.length });
       }
-      const result: FileResult = { file: input.name, ...(input.path ? { path: input.path } : {}), bytes: data.length, llmzip, baselines: results };
+      const result: FileResult = { file: input.name, ...(input.path ? { path: input.path } : {}), bytes: data.length, sha256: hex(sha256(data)), llmzip, baselines: results };
       files.push(result);
       opts.onFile?.(result);
     }
