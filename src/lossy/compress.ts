@@ -12,7 +12,7 @@ import { LlamaEngine } from "../engine/engine.js";
 import { UsageError } from "../errors.js";
 import { lossyLabel, shortSha256, type LossyInfo } from "./archive.js";
 import { builtInPrompt, type RewritePrompt } from "./prompt.js";
-import { DEFAULT_PRUNE_POLICY, pruneText, scoreText, type PrunePolicy } from "./prune.js";
+import { DEFAULT_PRUNE_POLICY, pruneText, scoreText, type PrunePolicy, type TextScores } from "./prune.js";
 import { rewriteText } from "./rewrite.js";
 
 export interface LossyCompressOptions extends CompressOptions {
@@ -76,6 +76,8 @@ export interface PruneCompressOptions extends CompressOptions {
   policy?: PrunePolicy;
   /** Called during the scoring pass with tokens scored so far. */
   onScore?: (done: number, total: number) => void;
+  /** Scores of `data` from an earlier {@link scoreText} with the same engine and ctx (bench prunes one file to several KEEPs). */
+  scores?: TextScores;
 }
 
 export interface PruneCompressResult extends CompressResult {
@@ -89,6 +91,8 @@ export interface PruneCompressResult extends CompressResult {
     keptWords: number;
     /** -log2 p(original) under the coding model, from the scoring pass. */
     scoredBits: number;
+    /** The part of scoredBits the kept words' tokens carry (lossy/prune.ts). */
+    keptBits: number;
   };
 }
 
@@ -110,7 +114,7 @@ export async function compressPruned(data: Uint8Array, opts: PruneCompressOption
   const engine =
     opts.engine ?? LlamaEngine.open(opts.model, { gpu: opts.gpu ?? "auto", threads: opts.threads, verbose: opts.verbose, cpuKernels: opts.cpuKernels, onWarning: opts.onWarning });
   try {
-    const scored = await scoreText(data, { engine, ctx: opts.ctx, lanes: opts.lanes, signal: opts.signal, onProgress: opts.onScore });
+    const scored = opts.scores ?? (await scoreText(data, { engine, ctx: opts.ctx, lanes: opts.lanes, signal: opts.signal, onProgress: opts.onScore }));
     const pruned = pruneText(data, scored.tokens, keep, policy);
     const info: LossyInfo = {
       method: "prune",
@@ -128,7 +132,7 @@ export async function compressPruned(data: Uint8Array, opts: PruneCompressOption
       ...coded,
       kept: pruned.text,
       stats: { ...coded.stats, originalBytes: data.length },
-      lossy: { ...info, totalTokens: pruned.totalTokens, keptTokens: pruned.keptTokens, words: pruned.words, keptWords: pruned.keptWords, scoredBits: scored.bits },
+      lossy: { ...info, totalTokens: pruned.totalTokens, keptTokens: pruned.keptTokens, words: pruned.words, keptWords: pruned.keptWords, scoredBits: scored.bits, keptBits: pruned.keptBits },
     };
   } finally {
     if (!opts.engine) engine.close();

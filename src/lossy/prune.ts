@@ -190,6 +190,25 @@ export function pruneText(data: Uint8Array, tokens: ScoredToken[], keep: number,
   return { text, totalTokens: sum(stats.count) + stats.unattributed, keptTokens, words: words.length, keptWords, totalBits: sum(stats.sum) + stats.unattributedBits, keptBits };
 }
 
+/**
+ * True when the words of `kept` (runs of non-whitespace) are the words of
+ * `original` with some left out, in order: what pruning promises.
+ */
+export function isWordSubsequence(kept: Uint8Array, original: Uint8Array): boolean {
+  const a = splitWords(kept);
+  const b = splitWords(original);
+  let j = 0;
+  for (const w of a) {
+    const len = w.end - w.start;
+    for (;;) {
+      const o = b[j++];
+      if (!o) return false;
+      if (o.end - o.start === len && Buffer.compare(kept.subarray(w.start, w.end), original.subarray(o.start, o.end)) === 0) break;
+    }
+  }
+  return true;
+}
+
 /** Byte offsets of each token of a chunk whose tokens detokenize to exactly its bytes. */
 function tokenOffsets(engine: LlamaEngine, tokens: Int32Array, chunkBytes: number): Int32Array | undefined {
   const ends = new Int32Array(tokens.length);
@@ -200,6 +219,12 @@ function tokenOffsets(engine: LlamaEngine, tokens: Int32Array, chunkBytes: numbe
   }
   // Tokenizers that drop a leading space on the first piece (or merge bytes across pieces) do not add up; the caller spreads evenly then.
   return at === chunkBytes ? ends : undefined;
+}
+
+/** Every scored token of a text, and their total: -log2 p(text) under the model, pieces read from fresh contexts. */
+export interface TextScores {
+  tokens: ScoredToken[];
+  bits: number;
 }
 
 export interface ScoreOptions {
@@ -217,7 +242,7 @@ export interface ScoreOptions {
  * information measure's "bits alone" read it. Bytes the model cannot
  * represent get no tokens.
  */
-export async function scoreText(data: Uint8Array, opts: ScoreOptions): Promise<{ tokens: ScoredToken[]; bits: number }> {
+export async function scoreText(data: Uint8Array, opts: ScoreOptions): Promise<TextScores> {
   const { engine } = opts;
   const ctx = opts.ctx ?? defaultContext(engine.info.contextLength);
   const plan = planChunks(data, engine, { maxTokens: ctx }).filter((c) => c.tokens);
