@@ -20,7 +20,7 @@ import { ModelError } from "../errors.js";
 export const PRUNE_POLICIES = ["token", "word", "word-mean", "random", "truncate"] as const;
 export type PrunePolicy = (typeof PRUNE_POLICIES)[number];
 /** The policy that kept the most information per archive bit in docs/LOSSY.md's measurements. */
-export const DEFAULT_PRUNE_POLICY: PrunePolicy = "word";
+export const DEFAULT_PRUNE_POLICY: PrunePolicy = "word-mean";
 
 /** One token of the original: its bytes and its surprisal, -log2 p, in bits. */
 export interface ScoredToken {
