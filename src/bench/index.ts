@@ -7,3 +7,5 @@ export { renderTable } from "./table.js";
 export { renderMarkdown, renderBpbTable, describeSetting } from "./markdown.js";
 export { renderChart } from "./chart.js";
 export type * from "./report.js";
+export { runPruneBench, pruneTotals, type PruneBenchOptions, type PruneBenchReport, type PruneFileResult, type PruneRun } from "./prune.js";
+export { renderPruneTable, renderPruneChart } from "./prune-report.js";
