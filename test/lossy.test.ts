@@ -78,6 +78,7 @@ describe("lossy mode", () => {
     expect(back.header.mode).toBe("lossy");
     const info = lossyInfo(back.header);
     expect(info).toEqual({
+      method: "rewrite",
       originalBytes: LONG.length,
       rewriteBytes: Buffer.byteLength(expected),
       rewriter: `api:rewriter@${server.url.replace("http://", "")}`,
