@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { lossyInfo, lossyLabel } from "../src/lossy/archive.js";
-import { isWordSubsequence, pruneText, splitWords, PRUNE_POLICIES, type ScoredToken } from "../src/lossy/prune.js";
+import { alignWords, isWordSubsequence, pruneText, splitWords, PRUNE_POLICIES, type ScoredToken } from "../src/lossy/prune.js";
+import { alignedOffset } from "../src/lossy/information.js";
 import { pruneSetup, rewriterSpec, lossyNote, lossyLines } from "../src/cli/lossy.js";
 import { pruneTotals, type PruneBenchReport, type PruneFileResult } from "../src/bench/prune.js";
 import { renderPruneChart, renderPruneTable } from "../src/bench/prune-report.js";
@@ -210,5 +211,22 @@ describe("the pruning benchmark's report", () => {
     expect(lossless[0]).toBeLessThan(lossless[1] as number);
     expect(svg).toContain("keep 0.3: information");
     expect(svg).toContain("a.txt keep 0.7: 800 bytes, -50 bits");
+  });
+});
+
+describe("aligning a pruned text with its original", () => {
+  it("finds each kept word's place, and maps original offsets into the kept text", () => {
+    const original = enc("aa bb cc dd ee");
+    const kept = enc("bb  dd");
+    const a = alignWords(kept, original);
+    expect(a).toEqual({ original: [3, 9], rewrite: [0, 4] });
+    expect(alignWords(enc("dd bb"), original)).toBeUndefined();
+    // before the first kept word: its start; inside a kept word: the same place in it; in dropped words: no further than the next kept word.
+    expect(alignedOffset(0, a!)).toBe(0);
+    expect(alignedOffset(4, a!)).toBe(1);
+    expect(alignedOffset(7, a!)).toBe(4);
+    expect(alignedOffset(10, a!)).toBe(5);
+    expect(alignedOffset(13, a!)).toBe(8);
+    expect(alignedOffset(5, { original: [], rewrite: [] })).toBe(0);
   });
 });

@@ -9,7 +9,7 @@ import { pickCodingChoices, type CodingChoices } from "../codec/options.js";
 import { LlamaEngine } from "../engine/engine.js";
 import { compressPruned, inputText } from "../lossy/compress.js";
 import { measureInformation } from "../lossy/information.js";
-import { DEFAULT_PRUNE_POLICY, isWordSubsequence, scoreText, type PrunePolicy } from "../lossy/prune.js";
+import { alignWords, DEFAULT_PRUNE_POLICY, scoreText, type PrunePolicy } from "../lossy/prune.js";
 import { sameBytes } from "../util/bytes.js";
 import { VERSION } from "../version.js";
 import { loadInput, type BenchInput } from "./inputs.js";
@@ -117,14 +117,14 @@ async function benchFile(data: Uint8Array, input: BenchInput, index: number, cou
     let roundTripError: string | undefined;
     try {
       const back = await decompress(r.archive, { engine, signal: opts.signal, onProgress: (p) => progress("decode", p.done, p.total) });
-      roundTrip = sameBytes(back.data, r.kept) && isWordSubsequence(back.data, data);
+      roundTrip = sameBytes(back.data, r.kept) && alignWords(back.data, data) !== undefined;
       if (!roundTrip) roundTripError = sameBytes(back.data, r.kept) ? "the kept words are not the original's in order" : "the output differs from the kept text";
     } catch (e) {
       if (opts.signal?.aborted) throw e;
       roundTripError = (e as Error).message;
     }
     progress("information", 0, 1);
-    const m = await measureInformation(data, r.kept, { engine, ctx: r.header.settings?.ctx ?? opts.ctx, lanes: opts.lanes, signal: opts.signal });
+    const m = await measureInformation(data, r.kept, { engine, ctx: r.header.settings?.ctx ?? opts.ctx, lanes: opts.lanes, signal: opts.signal, align: alignWords(r.kept, data) });
     progress("information", 1, 1);
     bitsAlone = m.bitsAlone;
     runs.push(

@@ -147,7 +147,7 @@ export function lossyLines(info: LossyInfo, measured?: ArchiveInformation): stri
   if (measured) {
     lines.push(
       `  bits alone      ${groupDigits(measured.bitsAlone, 1)} (the original under the coding model, ${groupDigits(measured.originalTokens)} tokens)`,
-      `  given rewrite   ${groupDigits(measured.bitsGivenRewrite, 1)} (the same, after reading the ${what}${measured.wholeRewrite ? "" : `'s ${groupDigits(measured.contextTokens)}-token window`})`,
+      `  given rewrite   ${groupDigits(measured.bitsGivenRewrite, 1)} (the same, after reading the ${what}${measured.wholeRewrite ? "" : `'s ${groupDigits(measured.contextTokens)}-token window${measured.aligned ? " around each piece's own words" : ""}`})`,
       `  information     ${groupDigits(measured.informationBits, 1)} bits kept (${groupDigits(measured.bitsPerRewriteToken, 2)} per ${what} token; the archive is ${groupDigits(measured.compressedBits)} bits)`,
     );
   }

@@ -9,6 +9,7 @@ import { planChunks } from "../codec/chunker.js";
 import { defaultContext, defaultLanes, FIXED_LANE_SETTINGS } from "../codec/settings.js";
 import type { LlamaEngine } from "../engine/engine.js";
 import { ModelError } from "../errors.js";
+import type { Alignment } from "./information.js";
 
 /**
  * How words are ranked for dropping (docs/LOSSY.md compares them):
@@ -191,23 +192,32 @@ export function pruneText(data: Uint8Array, tokens: ScoredToken[], keep: number,
 }
 
 /**
- * True when the words of `kept` (runs of non-whitespace) are the words of
- * `original` with some left out, in order: what pruning promises.
+ * Where each word of `kept` stands in `original`, when the words of `kept`
+ * are the words of `original` with some left out, in order (what pruning
+ * promises); undefined otherwise. Matched greedily, first fit.
  */
-export function isWordSubsequence(kept: Uint8Array, original: Uint8Array): boolean {
+export function alignWords(kept: Uint8Array, original: Uint8Array): Alignment | undefined {
   const a = splitWords(kept);
   const b = splitWords(original);
+  const out: Alignment = { original: [], rewrite: [] };
   let j = 0;
   for (const w of a) {
     const len = w.end - w.start;
     for (;;) {
       const o = b[j++];
-      if (!o) return false;
-      if (o.end - o.start === len && Buffer.compare(kept.subarray(w.start, w.end), original.subarray(o.start, o.end)) === 0) break;
+      if (!o) return undefined;
+      if (o.end - o.start === len && Buffer.compare(kept.subarray(w.start, w.end), original.subarray(o.start, o.end)) === 0) {
+        out.original.push(o.start);
+        out.rewrite.push(w.start);
+        break;
+      }
     }
   }
-  return true;
+  return out;
 }
+
+/** True when the words of `kept` are the words of `original` with some left out, in order. */
+export const isWordSubsequence = (kept: Uint8Array, original: Uint8Array): boolean => alignWords(kept, original) !== undefined;
 
 /** Byte offsets of each token of a chunk whose tokens detokenize to exactly its bytes. */
 function tokenOffsets(engine: LlamaEngine, tokens: Int32Array, chunkBytes: number): Int32Array | undefined {
