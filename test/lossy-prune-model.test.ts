@@ -158,7 +158,7 @@ describe("llmzip compress --lossy --prune", () => {
     expect(i.stdout).toMatch(/policy +word-mean/);
     const j = await llmzipAsync(["info", "--json", archive]);
     expect(JSON.parse(j.stdout)).toMatchObject({ lossy: { method: "prune", keep: 0.5, policy: "word-mean" } });
-  });
+  }, 300_000);
 
   it("refuses --prune with --rewriter*, a KEEP outside (0, 1) and an unknown policy: one line, exit 2, nothing written", async () => {
     const cases: [string[], RegExp][] = [
@@ -202,5 +202,5 @@ describe("llmzip compress --lossy --prune", () => {
     const svg = fs.readFileSync(chart, "utf8");
     expect(svg).toContain("keep 0.3: information");
     expect(svg.match(/<polyline /g)).toHaveLength(5);
-  });
+  }, 600_000);
 });
