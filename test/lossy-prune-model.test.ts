@@ -70,9 +70,10 @@ describe("pruning with the coding model", () => {
       const info = lossyInfo(parseArchive(r.archive).header);
       expect(info, file).toMatchObject({ method: "prune", keep, policy: "word-mean", originalBytes: data.length, rewriteBytes: r.kept.length });
     }
-  });
+    // Some 40 files: minutes on a busy 2-core machine.
+  }, 900_000);
 
-  it("keeps about KEEP of the tokens, and smaller KEEPs give smaller archives than lossless", async () => {
+  it("keeps about KEEP of the tokens, and smaller KEEPs give smaller archives than lossless", { timeout: 300_000 }, async () => {
     const data = prefix(corpusPath("canterbury/alice29.txt"), 6000);
     const lossless = await compress(data, { model: MODEL, engine });
     const sizes: number[] = [];
@@ -105,7 +106,7 @@ describe("pruning with the coding model", () => {
    * checked only where the model passes that probe ($LLMZIP_INFO_MODEL, or
    * ../shared/models/llmzip-en.gguf once it exists).
    */
-  it("ranks full text > prune 0.7 > prune 0.3 > unrelated text with a model that reads its context", async () => {
+  it("ranks full text > prune 0.7 > prune 0.3 > unrelated text with a model that reads its context", { timeout: 300_000 }, async () => {
     const candidate = process.env.LLMZIP_INFO_MODEL ?? path.join(sharedDir(), "models", "llmzip-en.gguf");
     const m = fs.existsSync(candidate) ? LlamaEngine.open(candidate, { threads: 1 }) : engine;
     try {
