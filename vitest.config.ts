@@ -16,6 +16,7 @@ export const UNIT_TESTS = [
   "test/container.test.ts",
   "test/hardening-coder.test.ts",
   "test/lossy-sections.test.ts",
+  "test/lossy-prune.test.ts",
   "test/mixer.test.ts",
   "test/qa-format.test.ts",
   "test/span-coder.test.ts",

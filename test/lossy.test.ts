@@ -78,6 +78,7 @@ describe("lossy mode", () => {
     expect(back.header.mode).toBe("lossy");
     const info = lossyInfo(back.header);
     expect(info).toEqual({
+      method: "rewrite",
       originalBytes: LONG.length,
       rewriteBytes: Buffer.byteLength(expected),
       rewriter: `api:rewriter@${server.url.replace("http://", "")}`,
@@ -301,7 +302,7 @@ describe("lossy mode", () => {
     it("rejects incomplete or conflicting rewriter options as usage errors", async () => {
       const cases: [string[], RegExp][] = [
         [["compress", "--rewriter", MODEL, "-m", MODEL, input], /need --lossy/],
-        [["compress", "--lossy", "-m", MODEL, input], /--lossy needs a rewriter/],
+        [["compress", "--lossy", "-m", MODEL, input], /--lossy needs a method: --prune KEEP/],
         [["compress", "--lossy", "--rewriter-url", server.url, "-m", MODEL, input], /needs --rewriter-model/],
         [["compress", "--lossy", "--rewriter", MODEL, "--rewriter-url", server.url, "--rewriter-model", "x", "-m", MODEL, input], /use one/],
         [["compress", "--lossy", "--rewriter", MODEL, "--rm", "-m", MODEL, input], /would delete the only copy of the original/],

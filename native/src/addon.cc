@@ -554,6 +554,14 @@ Napi::Object statsObject(Napi::Env env, const llmzip::LaneRunStats& st) {
   Napi::Float64Array modelBits = Napi::Float64Array::New(env, st.chunkModelBits.size());
   for (size_t i = 0; i < st.chunkModelBits.size(); ++i) modelBits[i] = st.chunkModelBits[i];
   s.Set("chunkModelBits", modelBits);
+  Napi::Array tokenBits = Napi::Array::New(env, st.tokenModelBits.size());
+  for (size_t i = 0; i < st.tokenModelBits.size(); ++i) {
+    const auto& v = st.tokenModelBits[i];
+    Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
+    for (size_t k = 0; k < v.size(); ++k) a[k] = v[k];
+    tokenBits[i] = a;
+  }
+  s.Set("tokenModelBits", tokenBits);
   return s;
 }
 

@@ -20,7 +20,7 @@ export interface BenchProgress {
   file: string;
   index: number;
   count: number;
-  phase: "rewrite" | "analyse" | "trial" | "encode" | "decode" | "eval" | "information" | "baselines";
+  phase: "rewrite" | "score" | "analyse" | "trial" | "encode" | "decode" | "eval" | "information" | "baselines";
   done: number;
   total: number;
 }
@@ -62,7 +62,8 @@ export interface BenchOptions extends CodingChoices {
 const rate = (amount: number, seconds: number | null): number | null => (amount > 0 && seconds && seconds > 0 ? amount / seconds : null);
 const bitsPerByte = (bytes: number, of: number): number | null => (of > 0 ? (bytes * 8) / of : null);
 
-async function summariseModel(engine: LlamaEngine): Promise<ModelSummary> {
+/** The model as reports name it: file, fingerprint, shape and the backend it ran on. */
+export async function summariseModel(engine: LlamaEngine): Promise<ModelSummary> {
   const fp = await fingerprintFile(engine.modelPath);
   const i = engine.info;
   return {

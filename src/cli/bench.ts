@@ -20,7 +20,9 @@ import { makeReporter, reportError, type Reporter } from "./output.js";
 import { addCodingOptions, codingChoices, type CodingFlags } from "./coding-options.js";
 import { addEngineOptions } from "./options.js";
 import { LiveLine } from "./live-line.js";
-import { addLossyOptions, openLossy, type LossyFlags } from "./lossy.js";
+import { addLossyOptions, openLossy, pruneSetup, type LossyFlags, type PruneSetup } from "./lossy.js";
+import { runPruneBench, type PruneBenchReport } from "../bench/prune.js";
+import { renderPruneChart, renderPruneTable } from "../bench/prune-report.js";
 import { addQaBenchCommand } from "./qa.js";
 import { ModelStore } from "../models/model-store.js";
 import { modelForCompress } from "./resolve-model.js";
@@ -101,6 +103,8 @@ function writeReports(report: BenchReport, flags: BenchFlags, rep: Reporter, env
  * `hooks` exists for tests only (see {@link BenchHooks}).
  */
 export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: BenchHooks, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const prune = pruneSetup({ ...flags, gpu: flags.gpu ?? "auto" }, false);
+  if (prune) return pruneBenchCommand(inputs, flags, prune);
   const rep = makeReporter(flags);
   if (flags.maxRegression !== undefined && !flags.baselineReport) throw new UsageError("--max-regression needs --baseline-report");
   const saved = flags.baselineReport ? readSavedReport(flags.baselineReport) : undefined;
@@ -169,13 +173,68 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
   return report.passed ? 0 : 1;
 }
 
+/** `bench --lossy --prune KEEP...`: its own report (no baselines or checks; the round trip is always checked). */
+async function pruneBenchCommand(inputs: string[], flags: BenchFlags, prune: PruneSetup): Promise<number> {
+  if (flags.check?.length) throw new UsageError("--check does not apply to --prune (its round trips are always checked)");
+  if (flags.baselines !== undefined) throw new UsageError("--baselines does not apply to --prune (the reference is llmzip's lossless archive)");
+  const rep = makeReporter(flags);
+  const model = modelForCompress(new ModelStore(), flags.model);
+  const files = expandInputs(inputs);
+  const signals = abortOnSignals();
+  let bar: LiveLine | undefined;
+  let barFile = "";
+  let report: PruneBenchReport;
+  try {
+    report = await runPruneBench(files, {
+      model,
+      ...codingChoices(flags),
+      keeps: prune.keeps,
+      policy: prune.policy,
+      signal: signals.signal,
+      verbose: flags.verbose,
+      onWarning: (m) => rep.warn(m),
+      onProgress: (p) => {
+        if (p.file !== barFile) {
+          bar?.stop();
+          barFile = p.file;
+          bar = new LiveLine(`[${p.index + 1}/${p.count}] ${p.file}`, rep);
+        }
+        bar?.progress(p.phase === "information" ? { ...p, unit: "" } : p);
+      },
+      onFile: (r) => {
+        bar?.stop();
+        const runs = r.runs.map((x) => `${x.keep}: ${fmtFixed(x.ofLossless, 2)}x lossless, ${fmtFixed(x.informationBits, 0)} bits kept${x.roundTrip ? "" : " (round trip FAILED)"}`);
+        if (process.stderr.isTTY || rep.verbose) rep.info(`${r.file}: lossless ${r.lossless.bytes} bytes; ${runs.join("; ")}`);
+      },
+    });
+  } catch (e) {
+    if (signals.signal.aborted || e instanceof CancelledError) {
+      rep.info("llmzip: interrupted; no report was written");
+      return 130;
+    }
+    throw e;
+  } finally {
+    bar?.stop();
+    signals.dispose();
+  }
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(renderPruneTable(report));
+  if (flags.chart) writeAtomic(flags.chart, Buffer.from(renderPruneChart(report)), { force: true });
+  if (flags.markdown) {
+    const chart = flags.chart ? `\n![information kept against archive size](${path.relative(path.dirname(path.resolve(flags.markdown)), path.resolve(flags.chart)).split(path.sep).join("/")})\n` : "";
+    writeAtomic(flags.markdown, Buffer.from(`# llmzip bench --lossy --prune\n\n\`\`\`\n${renderPruneTable(report)}\`\`\`\n${chart}`), { force: true });
+  }
+  for (const r of report.totals.runs) if (!r.roundTrip) process.stderr.write(`llmzip: round trip failed at keep ${r.keep}: ${r.roundTripError}\n`);
+  return report.passed ? 0 : 1;
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command("bench")
     .description("compare llmzip with gzip, brotli, xz, zstd, bzip2 and zpaq on files, checking every round trip")
     .argument("<paths...>", "files and folders (folders are searched recursively)");
   addEngineOptions(cmd);
-  addLossyOptions(addCodingOptions(cmd))
+  addLossyOptions(addCodingOptions(cmd), { manyKeeps: true })
     .option("--baselines <list>", `compressors to compare: comma-separated from gzip,brotli,xz,zstd,bzip2,zpaq, or none (default: all found)`, parseBaselineList)
     .option("--check <expr>", "fail (exit 1) unless the condition holds; repeatable (see below)", collectCheck)
     .option("--json", "print one JSON document instead of the table")
@@ -183,7 +242,7 @@ export function register(program: Command): void {
     .option("--max-regression <pct>", `with --baseline-report: growth of a file's archive allowed, in percent (default: ${DEFAULT_MAX_REGRESSION_PCT})`, parseMaxRegression)
     .option("--markdown <file>", "also write a markdown report (also appended to $GITHUB_STEP_SUMMARY when set)")
     .option("--junit <file.xml>", "also write JUnit XML for CI: a testcase per file and check")
-    .option("--chart <file.svg>", "also write a bar chart of bits per byte (SVG)")
+    .option("--chart <file.svg>", "also write a bar chart of bits per byte (SVG); with --prune, information kept against archive size")
     .option("--no-color", "no colors in the table")
     .option("-q, --quiet", "no progress or per-file lines")
     .option("-v, --verbose", "progress lines without a terminal, and stack traces on errors")
@@ -212,7 +271,8 @@ Examples:
   llmzip bench -m model.gguf --markdown report.md --chart report.svg corpus/
   llmzip bench -m model.gguf --json corpus/ > saved.json    # later: --baseline-report saved.json --junit junit.xml
   llmzip bench -m model.gguf --baselines none --check roundTrip --check 'overheadPct<=0.5' a.txt
-  llmzip bench -m model.gguf --lossy --rewriter instruct.gguf --json articles/   # information kept by the rewrites`,
+  llmzip bench -m model.gguf --lossy --rewriter instruct.gguf --json articles/   # information kept by the rewrites
+  llmzip bench -m model.gguf --lossy --prune 0.3,0.5,0.7 --chart prune.svg articles/   # pruning, one line per KEEP`,
     )
     .action(async (paths: string[], flags: BenchFlags) => {
       try {

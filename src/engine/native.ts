@@ -16,6 +16,12 @@ export interface LaneRunStats {
   chunkBits: Float64Array;
   /** modelBits of each chunk (zeros when coding was skipped). */
   chunkModelBits: Float64Array;
+  /**
+   * modelBits of each position of each chunk, context prefix included (0 there
+   * and where coding was skipped): the per-token surprisal pruning ranks words by.
+   * Absent from addons built before it.
+   */
+  tokenModelBits?: Float64Array[];
   /** Set when encoding stopped at a give-up checkpoint (the step count reached). */
   gaveUpAtStep?: number;
 }
