@@ -19,6 +19,7 @@ export const UNIT_TESTS = [
   "test/lossy-prune.test.ts",
   "test/mixer.test.ts",
   "test/qa-format.test.ts",
+  "test/shipped-model.test.ts",
   "test/span-coder.test.ts",
   "test/util.test.ts",
 ];

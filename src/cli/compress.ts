@@ -32,7 +32,8 @@ export function register(program: Command): void {
       "after",
       `
 Examples:
-  llmzip compress -m model.gguf notes.txt        writes notes.txt.llmz
+  llmzip compress notes.txt                      writes notes.txt.llmz with the shipped model
+  llmzip compress -m model.gguf notes.txt        any other GGUF model
   llmzip compress -m smollm2-135m notes.txt      a model pulled with 'llmzip models pull'
   LLMZIP_MODEL=model.gguf llmzip c a.txt b.txt   one archive per file
   cat log.txt | llmzip c -m model.gguf > log.llmz
