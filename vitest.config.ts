@@ -9,15 +9,18 @@ import { defineConfig } from "vitest/config";
 export const UNIT_TESTS = [
   "test/layers.test.ts",
   "test/bench.test.ts",
+  "test/bench-ci.test.ts",
   "test/chat-endpoint.test.ts",
   "test/chunker.test.ts",
   "test/coder.test.ts",
   "test/container.test.ts",
   "test/hardening-coder.test.ts",
   "test/lossy-sections.test.ts",
+  "test/lossy-prune.test.ts",
   "test/mixer.test.ts",
   "test/mixer2.test.ts",
   "test/qa-format.test.ts",
+  "test/shipped-model.test.ts",
   "test/span-coder.test.ts",
   "test/util.test.ts",
 ];

@@ -43,7 +43,7 @@ describe("runBench with stories260K", () => {
       { model: MODEL, engine, searchPath: "/nonexistent" },
     );
     expect(report.baselines.ran.map((b) => b.name)).toEqual(["gzip", "brotli"]);
-    expect(report.baselines.skipped.map((b) => b.name)).toEqual(["xz", "zstd", "bzip2"]);
+    expect(report.baselines.skipped.map((b) => b.name)).toEqual(["xz", "zstd", "bzip2", "zpaq"]);
     expect(report.files.map((f) => f.file)).toEqual(["story.txt", "grammar.lsp", "sum", "empty"]);
     const [story, lisp, sum, empty] = report.files;
     for (const f of report.files) {
@@ -129,7 +129,7 @@ describe("bench command", () => {
     }
     // Every baseline either ran or is listed as skipped.
     const all = [...doc.baselines.ran, ...doc.baselines.skipped].map((b: { name: string }) => b.name).sort();
-    expect(all).toEqual(["brotli", "bzip2", "gzip", "xz", "zstd"]);
+    expect(all).toEqual(["brotli", "bzip2", "gzip", "xz", "zpaq", "zstd"]);
     expect(doc.totals.bytes).toBe(doc.files[0].bytes + doc.files[1].bytes);
     expect(doc.checks.map((c: { check: string; passed: boolean }) => [c.check, c.passed])).toEqual([
       ["beats=xz", doc.baselines.ran.some((b: { name: string }) => b.name === "xz")],

@@ -88,7 +88,7 @@ describe("fuzzed archives", () => {
       outcomes.add(r.status ?? -1);
       const output = path.join(dir, `c${i}`);
       if (lib.outcome === "exact") {
-        expect(r.status, `case ${i} ${mutant.detail}`).toBe(0);
+        expect(r.status, `case ${i} ${mutant.detail}: ${r.stderr}`).toBe(0);
         expect(Buffer.compare(fs.readFileSync(output), Buffer.from(seed.original))).toBe(0);
       } else {
         expect(r.status, `case ${i} ${mutant.detail}: ${r.stderr}`).toBe(1);

@@ -78,6 +78,7 @@ describe("lossy mode", () => {
     expect(back.header.mode).toBe("lossy");
     const info = lossyInfo(back.header);
     expect(info).toEqual({
+      method: "rewrite",
       originalBytes: LONG.length,
       rewriteBytes: Buffer.byteLength(expected),
       rewriter: `api:rewriter@${server.url.replace("http://", "")}`,
@@ -301,18 +302,19 @@ describe("lossy mode", () => {
     it("rejects incomplete or conflicting rewriter options as usage errors", async () => {
       const cases: [string[], RegExp][] = [
         [["compress", "--rewriter", MODEL, "-m", MODEL, input], /need --lossy/],
-        [["compress", "--lossy", "-m", MODEL, input], /--lossy needs a rewriter/],
+        [["compress", "--lossy", "-m", MODEL, input], /--lossy needs a method: --prune KEEP/],
         [["compress", "--lossy", "--rewriter-url", server.url, "-m", MODEL, input], /needs --rewriter-model/],
         [["compress", "--lossy", "--rewriter", MODEL, "--rewriter-url", server.url, "--rewriter-model", "x", "-m", MODEL, input], /use one/],
         [["compress", "--lossy", "--rewriter", MODEL, "--rm", "-m", MODEL, input], /would delete the only copy of the original/],
-        [["compress", "--lossy", "--rewriter", MODEL, input], /no model configured/],
+        [["compress", "--lossy", "--rewriter", MODEL, input], /model file not found: .*missing\.gguf/],
       ];
-      // An empty llmzip home: no configured or downloaded default model to fall back on.
+      // An empty llmzip home and an LLMZIP_MODEL that is not there: without -m the coding model
+      // is missing (a runtime error, exit 1), not a usage error, and the rewriter does not stand in for it.
       const home = path.join(dir, "home");
       for (const [args, message] of cases) {
-        const r = await llmzipAsync(args, { env: { LLMZIP_MODEL: "", LLMZIP_HOME: home } });
+        const r = await llmzipAsync(args, { env: { LLMZIP_MODEL: path.join(dir, "missing.gguf"), LLMZIP_HOME: home } });
         expect(r.stderr).toMatch(message);
-        expect(r.status).toBe(message.source === "no model configured" ? 1 : 2);
+        expect(r.status).toBe(message.source.startsWith("model file not found") ? 1 : 2);
       }
     });
   });

@@ -97,16 +97,13 @@ describe("decompress finds its model by fingerprint", () => {
     expect(Buffer.compare(byPath.stdout, TEXT)).toBe(0);
   });
 
-  it("compress without -m uses the configured default, and decompress finds it again", () => {
+  it("compress without -m uses the configured default (not the shipped model), and decompress finds it again", () => {
     const input = path.join(work, "note.txt");
     fs.writeFileSync(input, "Once upon a time there was a little cat.\n");
-    const none = llmzip(["c", "--threads", "1", input], { env });
-    expect(none.status).toBe(1);
-    expect(none.stderr.toString()).toMatch(/^llmzip: no model configured: run 'llmzip models pull smollm2-135m' once \(about 145 MB\), or pass -m PATH/);
-    expect(none.stderr.toString().split("\n").length).toBe(2);
     expect(llmzip(["models", "add", STORIES, "--name", "tiny"], { env }).status).toBe(0);
     expect(llmzip(["models", "default", "tiny"], { env }).status).toBe(0);
     expect(llmzip(["c", "--threads", "1", "--force-model", input], { env }).status).toBe(0);
+    expect(parseArchive(fs.readFileSync(`${input}.llmz`)).header.model?.name).toBe("stories260K");
     fs.rmSync(input);
     expect(llmzip(["d", "--threads", "1", `${input}.llmz`], { env }).status).toBe(0);
     expect(fs.readFileSync(input, "utf8")).toBe("Once upon a time there was a little cat.\n");

@@ -41,12 +41,15 @@ function copyModel(to: string, from = STORIES): string {
   return to;
 }
 
+/** Local models other than the one shipped in this package (always listed, and tested in default-model.test.ts). */
+const notShipped = <T extends { origin: string }>(rows: T[]) => rows.filter((m) => m.origin !== "package");
+
 describe("model registry", () => {
   it("round-trips add, list and rm, and never deletes a file outside the cache", async () => {
     const added = await addModel(STORIES, { env, name: "Tiny" });
     expect(added).toMatchObject({ name: "tiny", path: STORIES, size: 1185440, sha256: STORIES_SHA, source: "local" });
     expect(added.info.architecture).toBe("llama");
-    const listed = await listModels({ env });
+    const listed = notShipped(await listModels({ env }));
     expect(listed).toEqual([
       expect.objectContaining({ name: "tiny", origin: "registered", path: STORIES, sha256: STORIES_SHA, architecture: "llama", parameters: 292800, vocabSize: 512, contextLength: 512, modelName: "stories260K" }),
     ]);
@@ -75,7 +78,7 @@ describe("model registry", () => {
   it("lists cached downloads that are not registered, and rm deletes those files", async () => {
     const cached = copyModel(path.join(home, "models", "url", "example.org", "Foo.Q8_0.gguf"));
     fs.writeFileSync(path.join(home, "models", "url", "example.org", "Bar.gguf.part"), "partial");
-    const rows = await listModels({ env });
+    const rows = notShipped(await listModels({ env }));
     expect(rows.map((m) => [m.name, m.origin, m.sha256])).toEqual([["foo.q8_0", "cache", STORIES_SHA]]);
     const r = removeModel("foo.q8_0", { env });
     expect(r).toMatchObject({ wasRegistered: false, deletedFile: true });
@@ -210,6 +213,12 @@ describe("model resolution", () => {
     expect(new Set(rows.map((r) => r.name)).size).toBe(rows.length);
     expect(rows.filter((r) => r.recommended).length).toBeGreaterThanOrEqual(1);
     for (const r of rows) {
+      // Shipped entries name a file in the package (its sha256 is checked in shipped-model.test.ts).
+      if (r.pin === "shipped with llmzip") {
+        expect(r.source).toMatch(/^models\/[a-z0-9.-]+\.gguf$/);
+        expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
+        continue;
+      }
       expect(r.source).toMatch(/^hf:[A-Za-z0-9-]+\/[A-Za-z0-9._-]+@[0-9a-f]{40}\/[A-Za-z0-9._-]+\.gguf$/);
       if (r.sha256 !== undefined) expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
       else expect(r.pin).toMatch(/not verified|unpinned/i);
@@ -226,7 +235,9 @@ describe("llmzip models (CLI)", () => {
     const lines = text.stdout.toString().trimEnd().split("\n");
     expect(lines[0]).toMatch(/^NAME\s+KIND\s+SIZE\s+SHA256\s+ARCH\s+PARAMS\s+VOCAB\s+CTX\s+PATH$/);
     expect(lines[1]).toMatch(new RegExp(`^tiny\\s+registered\\s+1\\.2 MB\\s+659643879ac6\\s+llama\\s+293K\\s+512\\s+512\\s+${STORIES}$`));
-    expect(text.stderr.toString()).toBe("no default model: pass -m NAME (here: tiny), or set one with 'llmzip models default NAME'\n");
+    // The model shipped with llmzip is listed after the registered ones, and is what compress uses until a default is set.
+    expect(lines[2]).toMatch(/^llmzip-en\s+shipped\s/);
+    expect(text.stderr.toString()).toBe("compress without -m uses llmzip-en (catalog default)\n");
     expect(llmzip(["models", "default", "tiny"], { env }).status).toBe(0);
     expect(llmzip(["models", "default"], { env }).stdout.toString()).toBe("tiny\n");
     expect(llmzip(["models", "list"], { env }).stderr.toString()).toBe("compress without -m uses tiny (config)\n");
@@ -236,7 +247,8 @@ describe("llmzip models (CLI)", () => {
     expect(rm.stderr.toString()).toBe(
       `removed tiny from the registry; the file ${STORIES} was left in place (it is not in llmzip's cache)\ntiny was the default model; no default is set now\n`,
     );
-    expect(JSON.parse(llmzip(["models", "list", "--json"], { env }).stdout.toString())).toEqual([]);
+    const left = JSON.parse(llmzip(["models", "list", "--json"], { env }).stdout.toString()) as { name: string; origin: string }[];
+    expect(left.map((m) => [m.name, m.origin])).toEqual([["llmzip-en", "package"]]);
     const cat = JSON.parse(llmzip(["models", "list", "--catalog", "--json"], { env }).stdout.toString()) as { name: string }[];
     expect(cat.map((e) => e.name)).toContain("smollm2-135m");
   });

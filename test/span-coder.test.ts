@@ -39,6 +39,24 @@ describe("span mode (one span per lane, a sliding window with carried context)",
     });
   }
 
+  it("gives up at the first checkpoint whose bits exceed its bar, and only there", () => {
+    const vocab = 30;
+    const lengths = [90, 90, 90];
+    const { rows, tokens } = text(vocab, 270, 11);
+    const opts = { mixer: 1, lanes: 3, chunkLengths: lengths, span: { window: 32, carry: 4 } };
+    const whole = addon.codeWithLogits(rows, vocab, tokens, opts);
+    expect(whole.stats.gaveUpAtStep).toBeUndefined();
+    // Bars the run passes change nothing: the same stream as without checkpoints.
+    const passed = addon.codeWithLogits(rows, vocab, tokens, { ...opts, giveUp: [{ step: 10, maxBits: whole.stats.tableBits }, { step: 40, maxBits: whole.stats.tableBits }] });
+    expect(passed.stats.gaveUpAtStep).toBeUndefined();
+    expect(Buffer.compare(passed.stream, whole.stream)).toBe(0);
+    // A bar under what the first 40 steps cost stops the run there, after 40 steps of 3 lanes.
+    const stopped = addon.codeWithLogits(rows, vocab, tokens, { ...opts, giveUp: [{ step: 10, maxBits: whole.stats.tableBits }, { step: 40, maxBits: 1 }] });
+    expect(stopped.stats.gaveUpAtStep).toBe(40);
+    expect(stopped.stats.tokens).toBe(120);
+    expect(() => addon.codeWithLogits(rows, vocab, tokens, { ...opts, giveUp: [{ step: 40, maxBits: 1 }, { step: 10, maxBits: 1 }] })).toThrow(/ascending/);
+  });
+
   it("rejects windows that cannot hold the carried context", () => {
     const { rows, tokens } = text(8, 10, 3);
     expect(() => addon.codeWithLogits(rows, 8, tokens, { span: { window: 4, carry: 3 } })).toThrow(/window/);

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { Tokenizer } from "@huggingface/tokenizers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compress } from "../src/codec/compress.js";
 import { decompress } from "../src/codec/decompress.js";
@@ -51,6 +52,16 @@ describe.skipIf(skip)("base-model pipeline (smoke size)", () => {
     const [row] = jsonLines(trainTool(["tokenize", "--tokenizer", path.join(dir, "work", "tokenizer.json"), file]));
     expect(row?.tokens).toEqual(Array.from(engine.tokenize(MIXED)));
     expect(Buffer.compare(engine.detokenize(engine.tokenize(MIXED)), MIXED)).toBe(0);
+  });
+
+  it("writes the tokenizer beside the GGUF as a Hugging Face tokenizer.json with llama.cpp's ids", () => {
+    const json = JSON.parse(fs.readFileSync(path.join(dir, "smoke-q8_0.tokenizer.json"), "utf8")) as object;
+    const hf = new Tokenizer(json, { clean_up_tokenization_spaces: false });
+    const text = MIXED.toString("utf8");
+    const ids = hf.encode(text, { add_special_tokens: false }).ids;
+    expect(ids).toEqual(Array.from(engine.tokenize(MIXED)));
+    expect(hf.decode(ids, { clean_up_tokenization_spaces: false })).toBe(text);
+    expect([hf.token_to_id("<s>"), hf.token_to_id("</s>")]).toEqual([298, 299]);
   });
 
   it("computes in torch the bits llama.cpp computes (F32 export)", async () => {

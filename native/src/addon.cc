@@ -511,6 +511,22 @@ struct RowRun {
   std::vector<int32_t> lengths;
 };
 
+// opts.giveUp: [{ step, maxBits }, ...] in ascending steps (encoding only).
+llmzip::GiveUp giveUpCheckpoints(Napi::Env env, const Napi::Object& opts) {
+  llmzip::GiveUp out;
+  if (!opts.Get("giveUp").IsArray()) return out;
+  Napi::Array g = opts.Get("giveUp").As<Napi::Array>();
+  for (uint32_t i = 0; i < g.Length(); ++i) {
+    Napi::Object c = g.Get(i).As<Napi::Object>();
+    const double step = c.Get("step").As<Napi::Number>().DoubleValue();
+    if (!(step >= 1) || (!out.steps.empty() && step <= static_cast<double>(out.steps.back())))
+      throw Napi::RangeError::New(env, "give-up checkpoints must be ascending step counts");
+    out.steps.push_back(static_cast<int64_t>(step));
+    out.maxBits.push_back(c.Get("maxBits").As<Napi::Number>().DoubleValue());
+  }
+  return out;
+}
+
 RowRun rowRun(Napi::Env env, const Napi::Value& optsValue, int32_t vocab, size_t nTokens) {
   RowRun r;
   r.cfg.nVocab = vocab;
@@ -524,6 +540,7 @@ RowRun rowRun(Napi::Env env, const Napi::Value& optsValue, int32_t vocab, size_t
     if (c.ElementLength() != static_cast<size_t>(vocab)) throw Napi::RangeError::New(env, "tokenClasses must hold one byte per token id");
     r.cfg.tokenClasses.assign(c.Data(), c.Data() + c.ElementLength());
   }
+  r.cfg.giveUp = giveUpCheckpoints(env, opts);
   if (opts.Has("lanes")) r.cfg.lanes = opts.Get("lanes").As<Napi::Number>().Int32Value();
   if (r.cfg.lanes < 1 || r.cfg.lanes > 1024) throw Napi::RangeError::New(env, "lanes must be 1 to 1024");
   if (opts.Get("chunkLengths").IsArray()) {
@@ -556,6 +573,14 @@ Napi::Object statsObject(Napi::Env env, const llmzip::LaneRunStats& st) {
   Napi::Float64Array modelBits = Napi::Float64Array::New(env, st.chunkModelBits.size());
   for (size_t i = 0; i < st.chunkModelBits.size(); ++i) modelBits[i] = st.chunkModelBits[i];
   s.Set("chunkModelBits", modelBits);
+  Napi::Array tokenBits = Napi::Array::New(env, st.tokenModelBits.size());
+  for (size_t i = 0; i < st.tokenModelBits.size(); ++i) {
+    const auto& v = st.tokenModelBits[i];
+    Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
+    for (size_t k = 0; k < v.size(); ++k) a[k] = v[k];
+    tokenBits[i] = a;
+  }
+  s.Set("tokenModelBits", tokenBits);
   return s;
 }
 
@@ -650,17 +675,7 @@ Napi::Value Engine::Encode(const Napi::CallbackInfo& info) {
         cfg.prefixLengths.push_back(static_cast<int32_t>(n));
       }
     }
-    if (opts.Get("giveUp").IsArray()) {
-      Napi::Array g = opts.Get("giveUp").As<Napi::Array>();
-      for (uint32_t i = 0; i < g.Length(); ++i) {
-        Napi::Object c = g.Get(i).As<Napi::Object>();
-        const double step = c.Get("step").As<Napi::Number>().DoubleValue();
-        if (!(step >= 1) || (!cfg.giveUp.steps.empty() && step <= static_cast<double>(cfg.giveUp.steps.back())))
-          throw Napi::RangeError::New(env, "give-up checkpoints must be ascending step counts");
-        cfg.giveUp.steps.push_back(static_cast<int64_t>(step));
-        cfg.giveUp.maxBits.push_back(c.Get("maxBits").As<Napi::Number>().DoubleValue());
-      }
-    }
+    cfg.giveUp = giveUpCheckpoints(env, opts);
     checkRunShape(env, cfg, chunks.size());
     cancel_.store(false);
     progress_.store(0);

@@ -189,6 +189,8 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
 
   stats.chunkBits.assign(nChunks, 0.0);
   stats.chunkModelBits.assign(nChunks, 0.0);
+  stats.tokenModelBits.assign(nChunks, {});
+  for (size_t i = 0; i < nChunks; ++i) stats.tokenModelBits[i].assign(static_cast<size_t>(lengths[i]), 0.0);
   StepPlanner planner(cfg, lengths, prefix);
   source.begin();
 
@@ -240,6 +242,8 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
       const double modelBits = table.modelBits(logits, tok);
       stats.modelBits += modelBits;
       stats.chunkModelBits[r.chunk] += modelBits;
+      auto& perToken = stats.tokenModelBits[r.chunk];
+      if (r.pos >= 0 && static_cast<size_t>(r.pos) < perToken.size()) perToken[r.pos] = modelBits;
       const double bits = static_cast<double>(kTotalBits) - std::log2(static_cast<double>(table.freq[tok]));
       stats.tableBits += bits;
       stats.chunkBits[r.chunk] += bits;

@@ -30,6 +30,7 @@ struct LaneRunStats {
   int64_t gaveUpAtStep = -1;  // the checkpoint at which encoding gave up, else -1
   std::vector<double> chunkBits;       // tableBits per chunk: lets the caller compare each chunk with its fallback
   std::vector<double> chunkModelBits;  // modelBits per chunk
+  std::vector<std::vector<double>> tokenModelBits;  // modelBits per position of each chunk (0 for context and uncoded positions): surprisal scores for pruning
 };
 
 // What one step needs from the caller for every active lane: the token to

@@ -27,6 +27,13 @@ export function fmtBytesRate(n: number | null | undefined): string {
   return `${n.toPrecision(3)} B/s`;
 }
 
+/** A signed percentage with enough digits for a 1% gate (a comparison with a saved report). */
+export function fmtDelta(p: number | undefined | null): string {
+  if (p === undefined || p === null) return "-";
+  if (!Number.isFinite(p)) return "+inf%";
+  return `${p > 0 ? "+" : ""}${p.toFixed(2)}%`;
+}
+
 export function fmtSeconds(s: number | null | undefined): string {
   if (s === null || s === undefined) return DASH;
   return s >= 10 ? `${s.toFixed(0)} s` : s >= 0.1 ? `${s.toFixed(1)} s` : `${(s * 1000).toFixed(0)} ms`;

@@ -6,4 +6,8 @@ export { BASELINE_NAMES, parseBaselineList, type BaselineName } from "./baseline
 export { renderTable } from "./table.js";
 export { renderMarkdown, renderBpbTable, describeSetting } from "./markdown.js";
 export { renderChart } from "./chart.js";
+export { compareReports, asSavedReport, comparisonFailures, parseMaxRegression, DEFAULT_MAX_REGRESSION_PCT } from "./compare.js";
+export { renderJunit } from "./junit.js";
 export type * from "./report.js";
+export { runPruneBench, pruneTotals, type PruneBenchOptions, type PruneBenchReport, type PruneFileResult, type PruneRun } from "./prune.js";
+export { renderPruneTable, renderPruneChart } from "./prune-report.js";

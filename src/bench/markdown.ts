@@ -1,4 +1,5 @@
-import { fmtBytesRate, fmtFixed, fmtInt, fmtRate, fmtSeconds, lossyRows } from "./format.js";
+import { describeFileComparison } from "./compare.js";
+import { fmtBytesRate, fmtDelta, fmtFixed, fmtInt, fmtRate, fmtSeconds, lossyRows } from "./format.js";
 import type { BaselineResult, BenchReport } from "./report.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/</g, "&lt;");
@@ -111,6 +112,25 @@ export function renderMarkdown(report: BenchReport, opts: { chart?: string; titl
     ),
     "",
   );
+  const cmp = report.comparison;
+  if (cmp) {
+    lines.push(
+      `## Against the saved report`,
+      "",
+      `${cmp.passed ? "No regression" : "**Regression**"}: compared with \`${esc(cmp.report.path)}\` (${esc(cmp.report.date)}, llmzip ${esc(cmp.report.version)}); a file fails when its archive grows by more than ${cmp.maxRegressionPct}% or its round trip fails. Inputs whose bytes changed are not compared.`,
+      "",
+      table(
+        ["file", "archive bytes", "saved", "change", "status"],
+        [
+          ...cmp.files.map((f) => [esc(f.file), fmtInt(f.bytes), fmtInt(f.baselineBytes), fmtDelta(f.deltaPct), f.status === "regression" || f.status === "roundTripFailed" ? `**${describeFileComparison(f)}**` : describeFileComparison(f)]),
+          ["**compared files**", fmtInt(cmp.total.bytes), fmtInt(cmp.total.baselineBytes), fmtDelta(cmp.total.deltaPct), ""],
+        ],
+        [false, true, true, true, false],
+      ),
+      "",
+    );
+    if (cmp.missing.length) lines.push(`Not in this run: ${cmp.missing.map(esc).join(", ")}.`, "");
+  }
   if (report.checks) {
     lines.push("## Checks", "");
     for (const c of report.checks) lines.push(`- ${c.passed ? "pass" : "**FAIL**"} \`${c.check}\`${c.failures.length ? `: ${c.failures.map(esc).join("; ")}` : ""}`);

@@ -88,6 +88,8 @@ export interface FileResult {
   /** Path as found on disk, when the input was a file. */
   path?: string;
   bytes: number;
+  /** SHA-256 of the input (hex): a later run is compared with this one only where the bytes are the same. Absent in reports of older builds. */
+  sha256?: string;
   llmzip: LlmzipResult;
   baselines: Record<string, BaselineResult>;
 }
@@ -164,8 +166,43 @@ export interface BenchReport {
   };
   files: FileResult[];
   totals: Totals;
+  /** With --baseline-report: this run against a saved one, file by file. */
+  comparison?: Comparison;
   /** Present once checks were evaluated (the implicit round-trip check is always among them). */
   checks?: CheckResult[];
   /** Every check passed (the implicit round trip included). */
   passed?: boolean;
+}
+
+/**
+ * How a file fares against the saved report: `same`, `smaller` or `larger`
+ * (within the allowed growth), `regression` (grew by more than allowed),
+ * `roundTripFailed`, `changed` (same name, different bytes: not comparable),
+ * `new` (not in the saved report).
+ */
+export type ComparisonStatus = "same" | "smaller" | "larger" | "regression" | "roundTripFailed" | "changed" | "new";
+
+export interface FileComparison {
+  file: string;
+  status: ComparisonStatus;
+  /** This run's archive size. */
+  bytes: number;
+  /** The saved run's archive size for the same input (absent for `new` and `changed`). */
+  baselineBytes?: number;
+  /** (bytes / baselineBytes − 1) × 100. */
+  deltaPct?: number;
+}
+
+/** This run against a saved report (`--baseline-report`). */
+export interface Comparison {
+  /** The saved report's path as given, its date and llmzip version. */
+  report: { path: string; date: string; version: string };
+  /** Growth of a file's archive allowed before it counts as a regression, in percent. */
+  maxRegressionPct: number;
+  files: FileComparison[];
+  /** Files of the saved report this run did not have. */
+  missing: string[];
+  /** Archive bytes of the files compared (same input in both runs), now and then. */
+  total: { bytes: number; baselineBytes: number; deltaPct: number | null };
+  passed: boolean;
 }

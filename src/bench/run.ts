@@ -8,7 +8,7 @@ import { withCompressedSize } from "../lossy/evaluate.js";
 import { measureInformation } from "../lossy/information.js";
 import type { RewritePrompt } from "../lossy/prompt.js";
 import { fingerprintFile } from "../models/fingerprint.js";
-import { sameBytes } from "../util/bytes.js";
+import { hex, sameBytes, sha256 } from "../util/bytes.js";
 import { VERSION } from "../version.js";
 import { BASELINE_NAMES, measureBaseline, resolveBaselines, type BaselineName } from "./baselines.js";
 import { loadInput, type BenchInput } from "./inputs.js";
@@ -20,7 +20,7 @@ export interface BenchProgress {
   file: string;
   index: number;
   count: number;
-  phase: "rewrite" | "analyse" | "trial" | "encode" | "decode" | "eval" | "information" | "baselines";
+  phase: "rewrite" | "score" | "analyse" | "trial" | "encode" | "decode" | "eval" | "information" | "baselines";
   done: number;
   total: number;
 }
@@ -62,7 +62,8 @@ export interface BenchOptions extends CodingChoices {
 const rate = (amount: number, seconds: number | null): number | null => (amount > 0 && seconds && seconds > 0 ? amount / seconds : null);
 const bitsPerByte = (bytes: number, of: number): number | null => (of > 0 ? (bytes * 8) / of : null);
 
-async function summariseModel(engine: LlamaEngine): Promise<ModelSummary> {
+/** The model as reports name it: file, fingerprint, shape and the backend it ran on. */
+export async function summariseModel(engine: LlamaEngine): Promise<ModelSummary> {
   const fp = await fingerprintFile(engine.modelPath);
   const i = engine.info;
   return {
@@ -301,7 +302,7 @@ export async function runBench(inputs: BenchInput[], opts: BenchOptions): Promis
         results[b.name] = await measureBaseline(b, data);
         opts.onProgress?.({ file: input.name, index, count: inputs.length, phase: "baselines", done: k + 1, total: baselines.length });
       }
-      const result: FileResult = { file: input.name, ...(input.path ? { path: input.path } : {}), bytes: data.length, llmzip, baselines: results };
+      const result: FileResult = { file: input.name, ...(input.path ? { path: input.path } : {}), bytes: data.length, sha256: hex(sha256(data)), llmzip, baselines: results };
       files.push(result);
       opts.onFile?.(result);
     }

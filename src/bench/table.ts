@@ -1,5 +1,6 @@
 import { Chalk } from "chalk";
-import { DASH, fmtFixed, fmtInt, fmtRate, lossyRows } from "./format.js";
+import { describeFileComparison } from "./compare.js";
+import { DASH, fmtDelta, fmtFixed, fmtInt, fmtRate, lossyRows } from "./format.js";
 import type { BaselineResult, BenchReport, LlmzipResult, Totals } from "./report.js";
 
 interface Column {
@@ -59,12 +60,23 @@ export function renderTable(report: BenchReport, opts: { color: boolean }): stri
     { head: "eval tok/s", align: "right" },
     { head: "round trip", align: "left" },
   ];
+  // With a saved report, a last column says how each archive changed since.
+  const cmp = report.comparison;
+  const vsSaved = new Map(cmp?.files.map((f) => [f.file, f]));
+  if (cmp) columns.push({ head: "vs saved", align: "left" });
+  const savedCell = (file: string): Cell[] => {
+    const f = vsSaved.get(file);
+    if (!cmp) return [];
+    if (!f) return [{ text: DASH }];
+    const style = f.status === "regression" || f.status === "roundTripFailed" ? "bad" : f.status === "smaller" ? "good" : f.status === "changed" || f.status === "new" ? "dim" : undefined;
+    return [{ text: describeFileComparison(f), ...(style ? { style } : {}) }];
+  };
   const body: Cell[][] = report.files.map((f) => {
     const bpb = bpbCells(f.llmzip, f.baselines, names);
-    return [{ text: f.file }, { text: fmtInt(f.bytes) }, { text: fmtInt(f.llmzip.bytes) }, ...bpb, ...llmCells(f.llmzip)];
+    return [{ text: f.file }, { text: fmtInt(f.bytes) }, { text: fmtInt(f.llmzip.bytes) }, ...bpb, ...llmCells(f.llmzip), ...savedCell(f.file)];
   });
   const t = report.totals;
-  const totalRow: Cell[] = [{ text: "total" }, { text: fmtInt(t.bytes) }, { text: fmtInt(t.llmzip.bytes) }, ...bpbCells(t.llmzip, t.baselines, names), ...llmCells(t.llmzip)];
+  const totalRow: Cell[] = [{ text: "total" }, { text: fmtInt(t.bytes) }, { text: fmtInt(t.llmzip.bytes) }, ...bpbCells(t.llmzip, t.baselines, names), ...llmCells(t.llmzip), ...(cmp ? [{ text: fmtDelta(cmp.total.deltaPct) }] : [])];
   const widths = columnWidths(columns.map((col) => col.head), [...body, totalRow].map((r) => r.map((cell) => cell.text)));
   const pad = (text: string, i: number) => padCell(text, widths[i] ?? 0, columns[i]?.align ?? "left");
   const paint = (cell: Cell, i: number) => {
@@ -97,6 +109,10 @@ export function renderTable(report: BenchReport, opts: { color: boolean }): stri
     const w = columnWidths(lossy.head, lossy.rows);
     const fmt = (r: string[]) => r.map((x, i) => padCell(x, w[i] ?? 0, i === 0 ? "left" : "right")).join("  ").trimEnd();
     out.push("", c.bold(`lossy (rewriter ${report.settings.lossy?.rewriter}): bits of the original under the coding model, alone and after the rewrite`), c.bold(fmt(lossy.head)), ...lossy.rows.map(fmt));
+  }
+  if (cmp) {
+    const line = `against ${cmp.report.path} (${cmp.report.date.slice(0, 10)}): ${cmp.passed ? "no regression" : "REGRESSION"} above +${cmp.maxRegressionPct}% per file; compared files ${fmtDelta(cmp.total.deltaPct)} in total${cmp.missing.length ? `; not in this run: ${cmp.missing.join(", ")}` : ""}`;
+    out.push(cmp.passed ? c.dim(line) : c.red.bold(line));
   }
   if (report.baselines.skipped.length) out.push(c.yellow(`skipped: ${report.baselines.skipped.map((s) => `${s.label} (${s.reason})`).join(", ")}`));
   out.push(c.dim(`model ${report.model.name}, ${report.model.backend}, ${report.model.threads} thread(s); machine load ${report.machine.loadAverage} on ${report.machine.cores} cores at the start`));

@@ -67,8 +67,8 @@ function render(file: string, s: InfoResult): string {
   const lines = [
     `${file}`,
     `  format          llmzip ${s.formatVersion}, ${s.mode}`,
-    `  original        ${groupDigits(s.originalBytes)} bytes${s.lossy ? " (not stored: decompression gives the rewrite)" : ""}`,
-    ...(s.lossy ? [`  rewrite         ${groupDigits(s.lossy.rewriteBytes)} bytes`] : []),
+    `  original        ${groupDigits(s.originalBytes)} bytes${s.lossy ? ` (not stored: decompression gives the ${s.lossy.method === "prune" ? "pruned text" : "rewrite"})` : ""}`,
+    ...(s.lossy ? [`  ${s.lossy.method === "prune" ? "pruned text " : "rewrite     "}    ${groupDigits(s.lossy.rewriteBytes)} bytes`] : []),
     `  compressed      ${groupDigits(s.compressedBytes)} bytes (${s.bitsPerByte.toFixed(3)} bits/byte${s.lossy ? " of the original" : ""})`,
     `  chunks          ${s.chunks.total} (model ${s.chunks.model}, brotli ${s.chunks.brotli}, stored ${s.chunks.raw})`,
   ];

@@ -168,8 +168,8 @@ export function register(program: Command): void {
       "after",
       `
 Models are found in this order: -m PATH|NAME|hf:USER/REPO/FILE.gguf, $LLMZIP_MODEL,
-the default in $LLMZIP_HOME/config.json ('llmzip models default NAME'), then the
-catalog's recommended model once pulled. decompress finds the archive's model by
+the default in $LLMZIP_HOME/config.json ('llmzip models default NAME'), then
+llmzip-en, the model shipped with llmzip. decompress finds the archive's model by
 its sha256 among registered, downloaded and shipped models.
 
 Examples:

@@ -28,7 +28,7 @@ export function addFileCommand(program: Command, name: string, alias: string, de
 
 export function addEngineOptions(cmd: Command): Command {
   return cmd
-    .option("-m, --model <model>", "GGUF model: PATH, NAME ('llmzip models list') or hf:USER/REPO/FILE.gguf (default: $LLMZIP_MODEL, then 'llmzip models default')")
+    .option("-m, --model <model>", "GGUF model: PATH, NAME ('llmzip models list') or hf:USER/REPO/FILE.gguf (default: $LLMZIP_MODEL, then 'llmzip models default', then the shipped llmzip-en)")
     .addOption(threadsOption());
 }
 

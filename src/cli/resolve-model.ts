@@ -3,8 +3,8 @@ import type { ModelStore } from "../models/model-store.js";
 
 /**
  * The model for compress: -m, else $LLMZIP_MODEL, else the config file's
- * default, else the catalog's recommended model if it is here. With none, a
- * one-line hint says how to get one.
+ * default, else the catalog's default: the model shipped with llmzip (a
+ * one-line error when that file is missing or altered).
  */
 export function modelForCompress(store: ModelStore, flag: string | undefined): string {
   return store.resolve(flag).path;

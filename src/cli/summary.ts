@@ -7,7 +7,12 @@ export function describeRatio(label: string, before: number, after: number, seco
   const bpb = before > 0 ? ((after * 8) / before).toFixed(3) : "-";
   const saved = before > 0 ? `${(100 * (1 - after / before)).toFixed(1)}% saved` : "empty";
   const rate = stats?.lanes && stats.encodeSeconds > 0 ? `, ${groupDigits(Math.round(stats.lanes.tokens / stats.encodeSeconds))} tok/s` : "";
-  const how = stats && stats.method === "plain" ? " [brotli/stored: the model did not help]" : "";
+  const how =
+    stats?.gaveUpAtStep !== undefined
+      ? ` [brotli/stored: the model coded worse than brotli and was given up after ${groupDigits(stats.gaveUpAtStep)} steps]`
+      : stats && stats.method === "plain"
+        ? " [brotli/stored: the model did not help]"
+        : "";
   return `${label}: ${groupDigits(before)} -> ${groupDigits(after)} bytes (${bpb} bits/byte, ${saved}) in ${seconds.toFixed(1)} s${rate}${how}`;
 }
 

@@ -16,6 +16,12 @@ export interface LaneRunStats {
   chunkBits: Float64Array;
   /** modelBits of each chunk (zeros when coding was skipped). */
   chunkModelBits: Float64Array;
+  /**
+   * modelBits of each position of each chunk, context prefix included (0 there
+   * and where coding was skipped): the per-token surprisal pruning ranks words by.
+   * Absent from addons built before it.
+   */
+  tokenModelBits?: Float64Array[];
   /** Set when encoding stopped at a give-up checkpoint (the step count reached). */
   gaveUpAtStep?: number;
 }
@@ -83,6 +89,8 @@ export interface RowCodingOptions {
   span?: SpanWindow;
   /** Per token id, the class bits of its text for the mixer's structure contexts (absent: class 0 for all). */
   tokenClasses?: Uint8Array;
+  /** Give-up checkpoints, as for the engine's encode. */
+  giveUp?: GiveUpCheckpoint[];
 }
 
 export interface NativeAddon {

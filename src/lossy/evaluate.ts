@@ -11,6 +11,7 @@ import type { Backend } from "../engine/locate.js";
 import { MismatchError, ModelError, UsageError } from "../errors.js";
 import { lossyInfo, shortSha256 } from "./archive.js";
 import { measureInformation, type InformationReport } from "./information.js";
+import { alignWords } from "./prune.js";
 
 export interface ArchiveInformation extends InformationReport {
   /** Size of the whole archive in bits, to set beside the information it keeps. */
@@ -50,7 +51,9 @@ export async function informationOfArchive(archive: Uint8Array, original: Uint8A
   const engine = opts.engine ?? LlamaEngine.openOn(modelPath, backend, { threads: opts.threads, verbose: opts.verbose, cpuKernels });
   try {
     const { data: rewrite } = await decompress(archive, { engine, signal: opts.signal });
-    const report = await measureInformation(original, rewrite, { engine, ctx: header.settings?.ctx, signal: opts.signal });
+    // A pruned text's words are the original's: each piece reads the window around its own kept words.
+    const align = lossy.method === "prune" ? alignWords(rewrite, original) : undefined;
+    const report = await measureInformation(original, rewrite, { engine, ctx: header.settings?.ctx, signal: opts.signal, align });
     return withCompressedSize(report, archive.length);
   } finally {
     if (!opts.engine) engine.close();

@@ -12,12 +12,43 @@ import type { LlamaEngine } from "../engine/engine.js";
 /** Between the rewrite and the original, as a reader would see a summary followed by the text. */
 export const CONTEXT_SEPARATOR = "\n\n";
 
+/**
+ * Anchors between the original and the lossy text: byte offset
+ * `original[i]` of the original is at byte `rewrite[i]` of the lossy text
+ * (both ascending). Pruning knows them exactly (`alignWords`).
+ */
+export interface Alignment {
+  original: number[];
+  rewrite: number[];
+}
+
+/** The lossy text's byte offset for an original byte offset: the last anchor at or before it, plus the distance past it (not beyond the next anchor). */
+export function alignedOffset(pos: number, a: Alignment): number {
+  let lo = 0;
+  let hi = a.original.length - 1;
+  if (hi < 0 || pos < (a.original[0] ?? 0)) return 0;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((a.original[mid] ?? 0) <= pos) lo = mid;
+    else hi = mid - 1;
+  }
+  const at = (a.rewrite[lo] ?? 0) + (pos - (a.original[lo] ?? 0));
+  const next = a.rewrite[lo + 1];
+  return next === undefined ? at : Math.min(at, next);
+}
+
 export interface InformationOptions {
   engine: LlamaEngine;
   /** Tokens per lane: context plus chunk (default: the model's context, at most 2048). */
   ctx?: number;
   lanes?: number;
   signal?: AbortSignal;
+  /**
+   * Where the original's bytes are in the lossy text: a piece that reads a
+   * window of it reads the window around its own words, not around its
+   * proportional position (which wrongs truncation, and drifts for pruning).
+   */
+  align?: Alignment;
 }
 
 export interface InformationReport {
@@ -32,6 +63,8 @@ export interface InformationReport {
   /** Rewrite tokens each piece saw before it (all of them when `wholeRewrite`). */
   contextTokens: number;
   wholeRewrite: boolean;
+  /** Windows were placed by an alignment rather than by proportional position. */
+  aligned: boolean;
   ctx: number;
   /** -log2 p(original), pieces coded from a fresh context each. */
   bitsAlone: number;
@@ -49,7 +82,8 @@ const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
  * Measures the information `rewrite` carries about `original`. When the
  * rewrite does not fit in half the context, each piece of the original
  * sees the window of the rewrite around its proportional position, which
- * is where a section-by-section rewrite puts that piece's content.
+ * is where a section-by-section rewrite puts that piece's content, or,
+ * given an alignment, around where its own bytes went.
  */
 export async function measureInformation(original: Uint8Array, rewrite: Uint8Array, opts: InformationOptions): Promise<InformationReport> {
   const { engine } = opts;
@@ -73,6 +107,7 @@ export async function measureInformation(original: Uint8Array, rewrite: Uint8Arr
     chunks: pieces.length,
     contextTokens: window,
     wholeRewrite,
+    aligned: Boolean(opts.align) && !wholeRewrite,
     ctx,
     bitsAlone: 0,
     bitsGivenRewrite: 0,
@@ -83,7 +118,8 @@ export async function measureInformation(original: Uint8Array, rewrite: Uint8Arr
 
   const contexts = plan.map((c) => {
     if (window === 0) return new Int32Array(0);
-    const centre = (c.start + c.end) / 2 / original.length;
+    const mid = (c.start + c.end) / 2;
+    const centre = opts.align && rewrite.length > 0 ? alignedOffset(mid, opts.align) / rewrite.length : mid / original.length;
     const from = Math.max(0, Math.min(rewriteTokens.length - window, Math.round(centre * rewriteTokens.length - window / 2)));
     const out = new Int32Array(window + sep.length);
     out.set(rewriteTokens.subarray(from, from + window), 0);

@@ -42,16 +42,34 @@ export type CatalogEntry = HubEntry | PackagedEntry;
 const FROM_HUB_PAGE = "sha256 from the Hub's Git LFS details for this file at the pinned revision";
 
 /**
+ * sha256 of models/llmzip-en.gguf. Archives name their model by this hash, so
+ * a re-exported model needs a new line here (`sha256sum models/llmzip-en.gguf`);
+ * test/shipped-model.test.ts fails until the two agree.
+ */
+export const LLMZIP_EN_SHA256 = "74e1bbffd9c82c0b82e5ba3c4741826e291664b3ae561bdd5d8bb39a3b39ec30";
+
+/**
  * Recommended GGUF models for compression, small to large. Base (not
  * instruction-tuned) weights predict ordinary text a little better where a
  * well-known GGUF of them exists; otherwise the instruct release is listed.
  * Q8_0 keeps predictions close to the original weights; Q4_K_M halves the
  * download at some cost in ratio.
  *
- * llmzip's own small default model (issue 9) will be a `kind: "package"`
- * entry placed first, with `recommended: true`.
+ * llmzip's own small model ships in the package and comes first: it is the
+ * default wherever nothing else is configured, offline, with nothing to pull.
  */
 export const CATALOG: readonly CatalogEntry[] = [
+  {
+    kind: "package",
+    name: "llmzip-en",
+    description: "llmzip's own small English model, Q8_0 (models/llmzip-en.md): ships with llmzip, fast on a CPU",
+    file: "models/llmzip-en.gguf",
+    sha256: LLMZIP_EN_SHA256,
+    approxBytes: 6.3e6,
+    parameters: "5.8M",
+    license: "MIT",
+    recommended: true,
+  },
   {
     kind: "hub",
     name: "smollm2-135m",

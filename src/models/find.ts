@@ -43,14 +43,10 @@ export async function findModelByFingerprint(ref: Pick<ModelRef, "size" | "sha25
 export function describeMissingModel(ref: ModelRef, opts: StoreOptions = {}): string {
   const sha = hex(ref.sha256);
   const entry = catalogEntryBySha256(sha, storeContext(opts).catalog);
-  const what = `this archive needs the model ${ref.name} (${formatMegabytes(ref.size)}, sha256 ${sha}), which is not registered or downloaded here`;
-  const how =
-    entry?.kind === "hub"
-      ? `run 'llmzip models pull ${entry.name}', or pass -m PATH to your copy`
-      : entry?.kind === "package"
-        ? `it ships with llmzip as ${entry.file}, which is missing: reinstall llmzip`
-        : "register your copy with 'llmzip models add PATH', or pass -m PATH";
-  return `${what}: ${how}`;
+  const needs = `this archive needs the model ${ref.name} (${formatMegabytes(ref.size)}, sha256 ${sha})`;
+  if (entry?.kind === "package") return `${needs}, which ships with llmzip as ${entry.file} but is missing or damaged here: reinstall llmzip, or pass -m PATH to your copy`;
+  const how = entry?.kind === "hub" ? `run 'llmzip models pull ${entry.name}', or pass -m PATH to your copy` : "register your copy with 'llmzip models add PATH', or pass -m PATH";
+  return `${needs}, which is not registered or downloaded here: ${how}`;
 }
 
 /**

@@ -72,6 +72,25 @@ export async function fingerprintFile(file: string): Promise<FileFingerprint> {
   return { sha256, size: st.size };
 }
 
+/**
+ * {@link fingerprintFile} without awaiting, for checks inside synchronous model
+ * resolution; meant for small files (llmzip's shipped model), since a cache
+ * miss hashes the whole file on this thread.
+ */
+export function fingerprintFileSync(file: string): FileFingerprint {
+  const abs = path.resolve(file);
+  const st = fs.statSync(abs);
+  const hit = readCache()[abs];
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ctimeMs === st.ctimeMs && /^[0-9a-f]{64}$/.test(hit.sha256)) {
+    return { sha256: Buffer.from(hit.sha256, "hex"), size: st.size };
+  }
+  const sha256 = createHash("sha256").update(fs.readFileSync(abs)).digest();
+  const cache = readCache();
+  cache[abs] = entryFor(st, sha256);
+  writeCache(cache);
+  return { sha256, size: st.size };
+}
+
 /** Records a hash computed elsewhere (a download hashes while it writes), so the file is not read again. */
 export function rememberFingerprint(file: string, sha256: Buffer): void {
   const abs = path.resolve(file);

@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { ModelError } from "../errors.js";
 import { formatApproxBytes } from "../util/bytes.js";
-import { findCatalogEntry, packagedFile, type CatalogEntry } from "./catalog.js";
+import { findCatalogEntry, packagedFile, type CatalogEntry, type PackagedEntry } from "./catalog.js";
+import { fingerprintFileSync } from "./fingerprint.js";
 import { readConfig } from "./config.js";
 import { isHubUri, isUrl, remoteFile } from "./hub.js";
 import { findRegistered } from "./registry.js";
@@ -38,6 +39,20 @@ export function catalogEntryFile(entry: CatalogEntry, ctx: StoreContext): string
   return isFile(file) ? file : undefined;
 }
 
+/**
+ * The file of a shipped entry, checked against the catalog's sha256: a file
+ * that differs (a Git LFS pointer, a half-copied install, a model retrained
+ * without updating the catalog) would write archives that no other install
+ * of this version can decompress, so it is refused instead of used.
+ */
+export function verifiedPackagedFile(entry: PackagedEntry, file: string): string {
+  const got = fingerprintFileSync(file).sha256.toString("hex");
+  if (got !== entry.sha256) {
+    throw new ModelError(`the shipped model ${entry.file} is not the one this llmzip was released with (sha256 ${got.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…): reinstall llmzip, or pass -m PATH`);
+  }
+  return file;
+}
+
 function notDownloaded(entry: CatalogEntry, spec: string): ModelError {
   if (entry.kind === "package") return new ModelError(`model ${spec} ships with llmzip as ${entry.file}, which is missing: reinstall llmzip`);
   return new ModelError(`model ${spec} is not downloaded yet: run 'llmzip models pull ${entry.name}' (about ${formatApproxBytes(entry.approxBytes)})`);
@@ -71,7 +86,7 @@ export function resolveModelSpec(spec: string, opts: StoreOptions = {}): string 
   const entry = findCatalogEntry(spec, ctx.catalog);
   if (entry) {
     const file = catalogEntryFile(entry, ctx);
-    if (file) return file;
+    if (file) return entry.kind === "package" ? verifiedPackagedFile(entry, file) : file;
     if (isFile(spec)) return path.resolve(spec);
     throw notDownloaded(entry, spec);
   }
@@ -79,11 +94,20 @@ export function resolveModelSpec(spec: string, opts: StoreOptions = {}): string 
   throw new ModelError(`unknown model '${spec}': not a file, a registered name ('llmzip models list') or a catalog name ('llmzip models list --catalog')`);
 }
 
-/** The catalog's default: the first recommended entry present here, else undefined. */
+/**
+ * The catalog's default: the first recommended entry present here, else
+ * undefined. A recommended model that ships with llmzip must be here (and
+ * intact): its absence is a broken install, reported as such rather than
+ * passed over for some other model.
+ */
 export function defaultCatalogModel(ctx: StoreContext): { entry: CatalogEntry; file: string } | undefined {
   for (const entry of ctx.catalog) {
     if (!entry.recommended) continue;
     const file = catalogEntryFile(entry, ctx);
+    if (entry.kind === "package") {
+      if (!file) throw notDownloaded(entry, entry.name);
+      return { entry, file: verifiedPackagedFile(entry, file) };
+    }
     if (file) return { entry, file };
   }
   return undefined;

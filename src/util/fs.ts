@@ -136,3 +136,15 @@ export function fileSize(file: string): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Appends text to a file other programs also write to (a CI's job summary),
+ * creating it if needed; not atomic, since appending is the file's contract.
+ */
+export function appendText(target: string, text: string): void {
+  try {
+    fs.appendFileSync(target, text, "utf8");
+  } catch (e) {
+    throw new FileError(`${target}: cannot append: ${describeFsError(e)}`, { cause: e });
+  }
+}

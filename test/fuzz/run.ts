@@ -11,6 +11,7 @@ import { inspectArchive } from "../../src/codec/inspect.js";
 import { FORMAT_VERSION } from "../../src/container/format.js";
 import type { LlamaEngine } from "../../src/engine/engine.js";
 import { CancelledError, LlmzipError } from "../../src/errors.js";
+import { lossyInfo } from "../../src/lossy/archive.js";
 import { forge } from "./forge.js";
 import { mutate, pick, rng, type Mutant } from "./mutate.js";
 import type { Seed } from "./seeds.js";
@@ -93,6 +94,8 @@ export async function judge(m: Mutant, seed: Seed, engine: LlamaEngine, caseMs: 
   let model = false;
   try {
     const back = await decompress(m.bytes, { engine, adapters: seed.adapters, signal: controller.signal, onProgress: () => (model = true) });
+    // What the CLI also reads before it writes: a lossy label must be whole (a forged mode makes one that is not).
+    lossyInfo(back.header);
     const ms = performance.now() - t0;
     if (Buffer.compare(Buffer.from(back.data), Buffer.from(seed.original)) !== 0) return { outcome: "wrong", problem: "decompressed to other bytes without an error", ms, model };
     return { outcome: "exact", ms, model };

@@ -6,9 +6,9 @@ import { repoRoot } from "./shared.js";
 
 export const bin = path.join(repoRoot, "bin", "llmzip.js");
 
-/** Runs the built CLI as a real process. */
-export function llmzip(args: string[], opts: { input?: Uint8Array; env?: NodeJS.ProcessEnv; cwd?: string } = {}): SpawnSyncReturns<Buffer> {
-  return spawnSync(process.execPath, [bin, ...args], {
+/** Runs the built CLI as a real process (`opts.bin`: another copy's launcher). */
+export function llmzip(args: string[], opts: { input?: Uint8Array; env?: NodeJS.ProcessEnv; cwd?: string; bin?: string } = {}): SpawnSyncReturns<Buffer> {
+  return spawnSync(process.execPath, [opts.bin ?? bin, ...args], {
     input: opts.input,
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },

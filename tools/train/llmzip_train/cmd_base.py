@@ -33,11 +33,12 @@ PRESETS = {
     "real": dict(vocab=8192, n_embd=384, n_layer=7, n_head=6, n_head_kv=2, n_ff=1024, ctx=1024,
                  steps=6000, batch=64, lr=1.5e-3, warmup=300, weight_decay=0.1,
                  tokenizer_bytes=48_000_000, val_fraction=0.005, eval_every=500, eval_batches=40, checkpoint_every=500),
-    # The shipped default model: what two CPU cores train in about five hours with bf16 autocast
-    # (about 3,000 tokens/s), at most 10 MB at Q8_0. The shape was chosen by equal-time pilot runs
-    # (tools/train/README.md); --steps sets the budget.
+    # The shipped default model (models/llmzip-en.md): 5.8M parameters, 6.3 MB at Q8_0, what two
+    # shared CPU cores trained in about 2 hours with bf16 autocast (13M tokens). The shape won an
+    # equal-time pilot against a 9.1M-parameter, 8192-token one (tools/train/README.md); --steps
+    # sets the budget.
     "cpu": dict(vocab=4096, n_embd=256, n_layer=6, n_head=4, n_head_kv=2, n_ff=768, ctx=512,
-                steps=6500, batch=8, lr=2e-3, warmup=200, weight_decay=0.1,
+                steps=3200, batch=8, lr=2e-3, warmup=200, weight_decay=0.1,
                 tokenizer_bytes=20_000_000, val_fraction=0.005, eval_every=250, eval_batches=8, checkpoint_every=50),
     # Seconds on one CPU core: exercises every stage, predicts nothing well.
     "smoke": dict(vocab=300, n_embd=32, n_layer=2, n_head=2, n_head_kv=1, n_ff=64, ctx=64,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 
@@ -23,7 +25,9 @@ def _matrix_type(name: str, arr: np.ndarray, wanted: int) -> int:
 
 
 def model_gguf(model: Llama, tok: Tokenizer, path: str, qtype: str = "q8_0", name: str = "llmzip-base", extra: dict[str, gguf.Value] | None = None) -> dict:
-    """Writes `model` with `tok` embedded. Returns {tensor name: ggml type name}."""
+    """Writes `model` with `tok` embedded, and beside it the tokenizer as a Hugging Face
+    tokenizer.json (see `hf_tokenizer_path`) for tools that do not read GGUF.
+    Returns {tensor name: ggml type name}."""
     if qtype not in FILE_TYPES:
         raise SystemExit(f"--qtype must be one of {', '.join(FILE_TYPES)}")
     wanted, ftype = FILE_TYPES[qtype]
@@ -66,4 +70,11 @@ def model_gguf(model: Llama, tok: Tokenizer, path: str, qtype: str = "q8_0", nam
             tensors.append((tname, arr, t))
             types[tname] = gguf.type_name(t)
     gguf.write(path, meta, tensors)
+    tok.save_hf(hf_tokenizer_path(path))
     return types
+
+
+def hf_tokenizer_path(gguf_path: str) -> str:
+    """models/llmzip-en.gguf -> models/llmzip-en.tokenizer.json."""
+    stem, ext = os.path.splitext(gguf_path)
+    return (stem if ext.lower() == ".gguf" else gguf_path) + ".tokenizer.json"

@@ -214,6 +214,53 @@ class Tokenizer:
         sp = self.spellings()
         return [f"{sp[a]} {sp[b]}" for a, b in self.merges]
 
+    def hf_json(self) -> dict:
+        """This tokenizer as a Hugging Face `tokenizers` file (tokenizer.json), ids equal to llama.cpp's.
+
+        The split regex spells llama.cpp's whitespace set out instead of writing
+        \\s, whose meaning differs between regex engines (JavaScript's \\s has
+        U+FEFF and lacks U+0085; llama.cpp has the opposite). The ByteLevel
+        decoder joins bytes back as they were: no space clean-up, which would
+        break the byte-exact round trip (the reason the GGUF says "trillion")."""
+        ws = "".join(chr(c) for c in sorted(_WHITESPACE))
+        regex = rf"'s|'t|'re|'ve|'m|'ll|'d| ?\p{{L}}+| ?\p{{N}}+| ?[^{ws}\p{{L}}\p{{N}}]+|[{ws}]+(?![^{ws}])|[{ws}]+"
+        sp = self.spellings()
+        byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}
+        return {
+            "version": "1.0",
+            "truncation": None,
+            "padding": None,
+            "added_tokens": [
+                {"id": self.bos + i, "content": s, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+                for i, s in enumerate(SPECIALS)
+            ],
+            "normalizer": None,
+            "pre_tokenizer": {
+                "type": "Sequence",
+                "pretokenizers": [{"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": False}, byte_level],
+            },
+            "post_processor": None,
+            "decoder": byte_level,
+            "model": {
+                "type": "BPE",
+                "dropout": None,
+                "unk_token": None,
+                "continuing_subword_prefix": None,
+                "end_of_word_suffix": None,
+                "fuse_unk": False,
+                "byte_fallback": False,
+                "ignore_merges": False,
+                "vocab": {s: i for i, s in enumerate(sp)},
+                # "a b" strings, the form every tokenizers version reads (spellings never contain a space).
+                "merges": self.merge_strings(),
+            },
+        }
+
+    def save_hf(self, path: str) -> None:
+        with open(path, "w") as f:
+            json.dump(self.hf_json(), f, ensure_ascii=True, indent=1)
+            f.write("\n")
+
     def save(self, path: str) -> None:
         with open(path, "w") as f:
             json.dump({"kind": "llmzip-bpe", "pretokenizer": "gpt2", "merges": self.merges}, f)
