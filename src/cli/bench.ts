@@ -144,11 +144,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
       },
     });
   } catch (e) {
-    if (signals.signal.aborted || e instanceof CancelledError) {
-      rep.info("llmzip: interrupted; no report was written");
-      return 130;
-    }
-    throw e;
+    return interruptedStatus(e, signals.signal, rep);
   } finally {
     bar?.stop();
     await lossy?.rewriter.close();
@@ -208,11 +204,7 @@ async function pruneBenchCommand(inputs: string[], flags: BenchFlags, prune: Pru
       },
     });
   } catch (e) {
-    if (signals.signal.aborted || e instanceof CancelledError) {
-      rep.info("llmzip: interrupted; no report was written");
-      return 130;
-    }
-    throw e;
+    return interruptedStatus(e, signals.signal, rep);
   } finally {
     bar?.stop();
     signals.dispose();
@@ -283,4 +275,13 @@ Examples:
     });
   // The question-asking benchmark; defined with the qa command.
   addQaBenchCommand(cmd, "qa");
+}
+
+/** A bench run that stopped: exit status 130 with one line when it was interrupted; anything else is rethrown. */
+function interruptedStatus(e: unknown, signal: AbortSignal, rep: Reporter): number {
+  if (signal.aborted || e instanceof CancelledError) {
+    rep.info("llmzip: interrupted; no report was written");
+    return 130;
+  }
+  throw e;
 }
