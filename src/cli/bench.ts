@@ -20,6 +20,7 @@ import { makeReporter, reportError, type Reporter } from "./output.js";
 import { addCodingOptions, codingChoices, type CodingFlags } from "./coding-options.js";
 import { addEngineOptions } from "./options.js";
 import { LiveLine } from "./live-line.js";
+import type { ProgressStep } from "./progress-text.js";
 import { addLossyOptions, openLossy, pruneSetup, type LossyFlags, type PruneSetup } from "./lossy.js";
 import { runPruneBench, type PruneBenchReport } from "../bench/prune.js";
 import { renderPruneChart, renderPruneTable } from "../bench/prune-report.js";
@@ -116,8 +117,7 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
   // Opened once for the run, like the coding model.
   const lossy = await openLossy({ ...flags, gpu: flags.gpu ?? "auto" });
   const signals = abortOnSignals();
-  let bar: LiveLine | undefined;
-  let barFile = "";
+  const bar = new FileProgress(rep);
   let report: BenchReport;
   try {
     report = await runBench(files, {
@@ -130,23 +130,18 @@ export async function benchCommand(inputs: string[], flags: BenchFlags, hooks?: 
       hooks,
       onWarning: (m) => rep.warn(m),
       onProgress: (p) => {
-        if (p.file !== barFile) {
-          bar?.stop();
-          barFile = p.file;
-          bar = new LiveLine(`[${p.index + 1}/${p.count}] ${p.file}`, rep);
-        }
         const unit = p.phase === "rewrite" ? "sections" : p.phase === "baselines" || p.phase === "information" ? "" : undefined;
-        bar?.progress(unit === undefined ? p : { ...p, unit });
+        bar.show(p, unit === undefined ? p : { ...p, unit });
       },
       onFile: (r) => {
-        bar?.stop();
+        bar.stop();
         if (process.stderr.isTTY || rep.verbose) rep.info(fileLine(r));
       },
     });
   } catch (e) {
     return interruptedStatus(e, signals.signal, rep);
   } finally {
-    bar?.stop();
+    bar.stop();
     await lossy?.rewriter.close();
     signals.dispose();
   }
@@ -177,8 +172,7 @@ async function pruneBenchCommand(inputs: string[], flags: BenchFlags, prune: Pru
   const model = modelForCompress(new ModelStore(), flags.model);
   const files = expandInputs(inputs);
   const signals = abortOnSignals();
-  let bar: LiveLine | undefined;
-  let barFile = "";
+  const bar = new FileProgress(rep);
   let report: PruneBenchReport;
   try {
     report = await runPruneBench(files, {
@@ -190,15 +184,10 @@ async function pruneBenchCommand(inputs: string[], flags: BenchFlags, prune: Pru
       verbose: flags.verbose,
       onWarning: (m) => rep.warn(m),
       onProgress: (p) => {
-        if (p.file !== barFile) {
-          bar?.stop();
-          barFile = p.file;
-          bar = new LiveLine(`[${p.index + 1}/${p.count}] ${p.file}`, rep);
-        }
-        bar?.progress(p.phase === "information" ? { ...p, unit: "" } : p);
+        bar.show(p, p.phase === "information" ? { ...p, unit: "" } : p);
       },
       onFile: (r) => {
-        bar?.stop();
+        bar.stop();
         const runs = r.runs.map((x) => `${x.keep}: ${fmtFixed(x.ofLossless, 2)}x lossless, ${fmtFixed(x.informationBits, 0)} bits kept${x.roundTrip ? "" : " (round trip FAILED)"}`);
         if (process.stderr.isTTY || rep.verbose) rep.info(`${r.file}: lossless ${r.lossless.bytes} bytes; ${runs.join("; ")}`);
       },
@@ -206,7 +195,7 @@ async function pruneBenchCommand(inputs: string[], flags: BenchFlags, prune: Pru
   } catch (e) {
     return interruptedStatus(e, signals.signal, rep);
   } finally {
-    bar?.stop();
+    bar.stop();
     signals.dispose();
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -284,4 +273,25 @@ function interruptedStatus(e: unknown, signal: AbortSignal, rep: Reporter): numb
     return 130;
   }
   throw e;
+}
+
+/** The live line of a bench run: one per input file, replaced when the next file starts. */
+class FileProgress {
+  private line: LiveLine | undefined;
+  private file = "";
+
+  constructor(private readonly rep: Reporter) {}
+
+  show(at: { file: string; index: number; count: number }, step: ProgressStep): void {
+    if (at.file !== this.file) {
+      this.line?.stop();
+      this.file = at.file;
+      this.line = new LiveLine(`[${at.index + 1}/${at.count}] ${at.file}`, this.rep);
+    }
+    this.line?.progress(step);
+  }
+
+  stop(): void {
+    this.line?.stop();
+  }
 }
