@@ -53,6 +53,23 @@ function entryFor(st: fs.Stats, sha256: Buffer): CacheEntry {
   return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, sha256: sha256.toString("hex") };
 }
 
+/** The cached hash of `abs` when its size, mtime and ctime still match what was hashed. */
+function cachedFingerprint(abs: string, st: fs.Stats): FileFingerprint | undefined {
+  const hit = readCache()[abs];
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ctimeMs === st.ctimeMs && /^[0-9a-f]{64}$/.test(hit.sha256)) {
+    return { sha256: Buffer.from(hit.sha256, "hex"), size: st.size };
+  }
+  return undefined;
+}
+
+function storeFingerprint(abs: string, st: fs.Stats, sha256: Buffer): FileFingerprint {
+  // Re-read the cache: another file may have been hashed meanwhile.
+  const cache = readCache();
+  cache[abs] = entryFor(st, sha256);
+  writeCache(cache);
+  return { sha256, size: st.size };
+}
+
 /**
  * Fingerprint of a GGUF file. Hashing a multi-gigabyte model takes seconds,
  * so results are cached by absolute path, size, mtime and ctime under LLMZIP_HOME.
@@ -60,16 +77,7 @@ function entryFor(st: fs.Stats, sha256: Buffer): CacheEntry {
 export async function fingerprintFile(file: string): Promise<FileFingerprint> {
   const abs = path.resolve(file);
   const st = fs.statSync(abs);
-  const hit = readCache()[abs];
-  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ctimeMs === st.ctimeMs && /^[0-9a-f]{64}$/.test(hit.sha256)) {
-    return { sha256: Buffer.from(hit.sha256, "hex"), size: st.size };
-  }
-  const sha256 = await sha256File(abs);
-  // Re-read the cache: another file may have been hashed meanwhile.
-  const cache = readCache();
-  cache[abs] = entryFor(st, sha256);
-  writeCache(cache);
-  return { sha256, size: st.size };
+  return cachedFingerprint(abs, st) ?? storeFingerprint(abs, st, await sha256File(abs));
 }
 
 /**
@@ -80,23 +88,13 @@ export async function fingerprintFile(file: string): Promise<FileFingerprint> {
 export function fingerprintFileSync(file: string): FileFingerprint {
   const abs = path.resolve(file);
   const st = fs.statSync(abs);
-  const hit = readCache()[abs];
-  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ctimeMs === st.ctimeMs && /^[0-9a-f]{64}$/.test(hit.sha256)) {
-    return { sha256: Buffer.from(hit.sha256, "hex"), size: st.size };
-  }
-  const sha256 = createHash("sha256").update(fs.readFileSync(abs)).digest();
-  const cache = readCache();
-  cache[abs] = entryFor(st, sha256);
-  writeCache(cache);
-  return { sha256, size: st.size };
+  return cachedFingerprint(abs, st) ?? storeFingerprint(abs, st, createHash("sha256").update(fs.readFileSync(abs)).digest());
 }
 
 /** Records a hash computed elsewhere (a download hashes while it writes), so the file is not read again. */
 export function rememberFingerprint(file: string, sha256: Buffer): void {
   const abs = path.resolve(file);
-  const cache = readCache();
-  cache[abs] = entryFor(fs.statSync(abs), sha256);
-  writeCache(cache);
+  storeFingerprint(abs, fs.statSync(abs), sha256);
 }
 
 /** Drops a removed file from the cache. */
