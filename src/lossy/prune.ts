@@ -10,6 +10,7 @@ import { defaultContext, defaultLanes, FIXED_LANE_SETTINGS } from "../codec/sett
 import type { LlamaEngine } from "../engine/engine.js";
 import { ModelError } from "../errors.js";
 import type { Alignment } from "./information.js";
+import { seededRandom } from "../util/random.js";
 
 /**
  * How words are ranked for dropping (docs/LOSSY.md compares them):
@@ -91,18 +92,6 @@ function attribute(data: Uint8Array, words: Word[], tokens: ScoredToken[]): { co
     max[w] = Math.max(max[w] ?? 0, t.bits);
   }
   return { count, sum, max, unattributed, unattributedBits };
-}
-
-/** A small seeded generator (mulberry32): the random baseline must give the same text on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Words to keep, by policy, so that at most `keep` of the attributed tokens remain (at least one word stays). */

@@ -1,16 +1,8 @@
+import { seededRandom } from "../../src/util/random.js";
 export type Rng = () => number;
 
-/** Deterministic PRNG (mulberry32) so that failures reproduce from their seed. */
-export function rng(seed: number): Rng {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the product's mulberry32) so that failures reproduce from their seed. */
+export const rng: (seed: number) => Rng = seededRandom;
 
 /** Draws a token from a row of logits, as a model's own text would. */
 export function sample(row: Float32Array, r: Rng): number {
