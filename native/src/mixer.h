@@ -77,8 +77,6 @@ uint8_t tokenClass(const char* text, int32_t length);
 // The configuration with this id, or nullptr when it is unknown (0 = off is unknown here too).
 const MixerConfig* mixerConfig(int32_t id);
 
-constexpr int32_t kDefaultMixer = 1;
-
 class ContextMixer {
  public:
   // `chunks` is read only at positions already known (coded, decoded or

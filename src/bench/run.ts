@@ -14,6 +14,7 @@ import { BASELINE_NAMES, measureBaseline, resolveBaselines, type BaselineName } 
 import { loadInput, type BenchInput } from "./inputs.js";
 import { describeMachine } from "./machine.js";
 import type { BaselineResult, BenchReport, FileResult, LlmzipResult, LossyResult, ModelSummary, Totals } from "./report.js";
+import { sumOf } from "../util/sum.js";
 
 /** Where a benchmark run is: the file, and the step within it. */
 export interface BenchProgress {
@@ -209,7 +210,7 @@ function lossyTotals(results: LlmzipResult[]): LossyResult | undefined {
   const all = results.map((r) => r.lossy);
   if (!all.length || all.some((l) => !l)) return undefined;
   const ls = all as LossyResult[];
-  const sum = (f: (l: LossyResult) => number) => ls.reduce((n, l) => n + f(l), 0);
+  const sum = (f: (l: LossyResult) => number) => sumOf(ls, f);
   const informationBits = sum((l) => l.informationBits);
   const rewriteTokens = sum((l) => l.rewriteTokens);
   const compressedBits = sum((l) => l.compressedBits);
@@ -229,9 +230,9 @@ function lossyTotals(results: LlmzipResult[]): LossyResult | undefined {
 
 /** Sums over files; every ratio is a ratio of sums. */
 export function computeTotals(files: FileResult[], baselineNames: string[]): Totals {
-  const sum = (f: (r: FileResult) => number) => files.reduce((n, r) => n + f(r), 0);
+  const sum = (f: (r: FileResult) => number) => sumOf(files, f);
   const coded = files.filter((r) => r.llmzip.tokens > 0);
-  const sumCoded = (f: (r: LlmzipResult) => number) => coded.reduce((n, r) => n + f(r.llmzip), 0);
+  const sumCoded = (f: (r: LlmzipResult) => number) => sumOf(coded, (r) => f(r.llmzip));
   const bytes = sum((r) => r.bytes);
   const llmBytes = sum((r) => r.llmzip.bytes);
   const modelBytes = sum((r) => r.llmzip.modelBytes);

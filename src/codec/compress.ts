@@ -9,6 +9,7 @@ import { adapterRef, checkAdapterFilesExist } from "./adapter-files.js";
 import { planChunks, type PlannedChunk } from "./chunker.js";
 import { brotliMax, brotliMaxAsync } from "./fallback.js";
 import { crc32, sameBytes } from "../util/bytes.js";
+import { sumOf } from "../util/sum.js";
 import type { AdapterSpec, CompressOptions } from "./options.js";
 import { defaultContext, defaultLanes, DEFAULT_MIXER, FIXED_LANE_SETTINGS, FREQ_BITS, KNOWN_MIXERS, MAX_LANES, MIN_CTX, maxContext } from "./settings.js";
 import { cutSpans, defaultCarry, joinTokens, lanesForStream, spanBounds } from "./spans.js";
@@ -31,7 +32,7 @@ export interface CompressStats {
   streamBytes: number;
   /** Wall time of the model runs, in seconds. */
   encodeSeconds: number;
-  /** Passes over the model: 1 (format 2 codes each stream once). */
+  /** Passes over the model: 1 (format 2 codes each stream once), 2 when the mixed streams were coded again without mixing (see {@link bareWouldWin}). */
   passes: number;
   /** Set when the model was given up on early (it coded worse than brotli): the step (tokens per lane) where it stopped; the archive is plain. */
   gaveUpAtStep?: number;
@@ -230,7 +231,7 @@ const GIVE_UP_CHECKPOINTS: readonly { steps: number; factor: number }[] = [
  */
 function giveUpPlan(chunks: CodedChunk[], data: Uint8Array, spans: Int32Array[]): GiveUpCheckpoint[] {
   const bytes = Buffer.concat(chunks.map((c) => data.subarray(c.start, c.end)));
-  const total = spans.reduce((n, s) => n + s.length, 0);
+  const total = sumOf(spans, (s) => s.length);
   const perToken = bytes.length / Math.max(1, total);
   const starts = spanBounds(total, spans.length);
   const longest = Math.max(...spans.map((s) => s.length));
@@ -263,6 +264,7 @@ async function encodeStream(
   set: number,
   chunks: CodedChunk[],
   settings: LaneSettings,
+  mixer: number,
   opts: CompressOptions,
   progress: { done: number; total: number },
 ): Promise<StreamRun | GaveUp> {
@@ -273,7 +275,7 @@ async function encodeStream(
   const t0 = performance.now();
   const base = progress.done;
   const run = await engine.encode(spans, {
-    mixer: mixerOf(opts),
+    mixer,
     signal: opts.signal,
     giveUp: opts.forceModel ? undefined : giveUpPlan(chunks, data, spans),
     onProgress: (done) => opts.onProgress?.({ phase: "encode", done: base + done, total: progress.total }),
@@ -301,18 +303,47 @@ function mergeRunStats(runs: StreamRun[]): LaneRunStats {
  * Codes the model chunks, one stream per adapter set, each once; stops at the
  * first stream that gives up (the model codes worse than brotli there).
  */
-async function codeStreams(engine: LlamaEngine, data: Uint8Array, plan: CodedChunk[], sets: AdapterSpec[][], lane: Omit<LaneSettings, "adapters">, opts: CompressOptions): Promise<StreamRun[] | GaveUp> {
+async function codeStreams(
+  engine: LlamaEngine,
+  data: Uint8Array,
+  plan: CodedChunk[],
+  sets: AdapterSpec[][],
+  lane: Omit<LaneSettings, "adapters">,
+  mixer: number,
+  opts: CompressOptions,
+): Promise<StreamRun[] | GaveUp> {
   const modelChunks = plan.filter((c) => c.tokens);
-  const progress = { done: 0, total: modelChunks.reduce((n, c) => n + (c.tokens?.length ?? 0), 0) };
+  const progress = { done: 0, total: sumOf(modelChunks, (c) => c.tokens?.length ?? 0) };
   const runs: StreamRun[] = [];
   for (const s of sets.keys()) {
     const chunks = modelChunks.filter((c) => c.set === s);
     if (chunks.length === 0) continue;
-    const run = await encodeStream(engine, data, s, chunks, { ...lane, adapters: sets[s] ?? [] }, opts, progress);
+    const run = await encodeStream(engine, data, s, chunks, { ...lane, adapters: sets[s] ?? [] }, mixer, opts, progress);
     if ("gaveUpAtStep" in run) return run;
     runs.push(run);
   }
   return runs;
+}
+
+/** Inputs of at most this many tokens are coded again without mixing whenever that looks smaller at all (it costs little there). */
+const SMALL_INPUT_TOKENS = 4096;
+
+/**
+ * Whether the bare model would code these streams in fewer bytes than the
+ * mixer did, by enough to pay for a second pass. The mixer learns from the
+ * text as it goes, so on a few hundred tokens it can lose a little to the
+ * bare model (measured: the 644-byte story, 177 bytes mixed against 174
+ * bare). The bare model's cost is known from the same pass (modelBits,
+ * the exact softmax), plus the coder's overhead on integer tables (measured
+ * 0.1%) and a byte for the stream's end. Long inputs are coded again only when the gain passes 0.2%, so the
+ * second pass stays rare there; no measured long input has needed it.
+ */
+function bareWouldWin(streams: StreamRun[]): boolean {
+  const tokens = sumOf(streams, (r) => r.stats.tokens);
+  const mixedBits = sumOf(streams, (r) => r.stream.length * 8);
+  const bareBits = sumOf(streams, (r) => r.stats.modelBits * 1.001 + 8);
+  const margin = tokens <= SMALL_INPUT_TOKENS ? 0 : 0.002 * mixedBits;
+  return bareBits + margin < mixedBits;
 }
 
 /**
@@ -361,9 +392,23 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
     plan = mergePieces(data, plan, engine);
 
     const carry = defaultCarry(ctx);
-    const streams = await codeStreams(engine, data, plan, adapters.sets, { ...lane, carry }, opts);
+    let mixer = mixerOf(opts);
+    let streams = await codeStreams(engine, data, plan, adapters.sets, { ...lane, carry }, mixer, opts);
     if ("gaveUpAtStep" in streams) return plain(adapters.trial, streams);
-    const { archive, header } = await buildArchive(data, plan, streams, adapters.sets, engine, { ctx, carry, mixer: mixerOf(opts), label });
+    let passes = 1;
+    // The time of a pass whose streams were not kept, so that encodeSeconds is all the model time spent.
+    let otherPassSeconds = 0;
+    if (mixer !== 0 && bareWouldWin(streams)) {
+      const bare = await codeStreams(engine, data, plan, adapters.sets, { ...lane, carry }, 0, opts);
+      passes = 2;
+      if (!("gaveUpAtStep" in bare)) {
+        const [keep, drop] = sumOf(bare, (r) => r.stream.length) < sumOf(streams, (r) => r.stream.length) ? [bare, streams] : [streams, bare];
+        if (keep === bare) mixer = 0;
+        streams = keep;
+        otherPassSeconds = sumOf(drop, (r) => r.seconds);
+      }
+    }
+    const { archive, header } = await buildArchive(data, plan, streams, adapters.sets, engine, { ctx, carry, mixer, label });
     const modelChunks = plan.filter((c) => c.tokens);
     const stats: CompressStats = {
       originalBytes: data.length,
@@ -371,15 +416,15 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
       method: "model",
       modelChunks: modelChunks.length,
       fallbackChunks: plan.length - modelChunks.length,
-      modelBytes: modelChunks.reduce((n, c) => n + c.end - c.start, 0),
+      modelBytes: sumOf(modelChunks, (c) => c.end - c.start),
       lanes: mergeRunStats(streams),
-      streamBytes: streams.reduce((n, r) => n + r.stream.length, 0),
-      encodeSeconds: streams.reduce((n, r) => n + r.seconds, 0),
-      passes: 1,
+      streamBytes: sumOf(streams, (r) => r.stream.length),
+      encodeSeconds: sumOf(streams, (r) => r.seconds) + otherPassSeconds,
+      passes,
       streams: streams.map((r) => ({
         adapters: adapters.sets[r.set] ?? [],
         chunks: r.chunks.length,
-        bytes: r.chunks.reduce((n, c) => n + c.end - c.start, 0),
+        bytes: sumOf(r.chunks, (c) => c.end - c.start),
         tokens: r.stats.tokens,
         streamBytes: r.stream.length,
       })),

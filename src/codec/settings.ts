@@ -14,7 +14,7 @@ export const FIXED_LANE_SETTINGS = { flashAttention: false, kvType: "f16" } as c
 export const FREQ_BITS = 31;
 
 /** The context-mixing configuration new archives use (settings.mixer; 0 = off). */
-export const DEFAULT_MIXER = 1;
+export const DEFAULT_MIXER = 2;
 /** Every configuration this build decodes; ids never change meaning. */
 export const KNOWN_MIXERS: readonly number[] = [0, 1, 2];
 

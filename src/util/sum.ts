@@ -1,0 +1,6 @@
+/** The sum of `value` over `items` (0 for none). */
+export function sumOf<T>(items: Iterable<T>, value: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += value(item);
+  return total;
+}
