@@ -212,15 +212,20 @@ function mergePieces(data: Uint8Array, pieces: CodedChunk[], engine: LlamaEngine
  * (mixing on, 8 lanes): structured logs 0.44 / 0.47 at 256 / 1024 steps,
  * JSON 0.85 / 0.61, English prose (alice29) 0.64 / 0.73 / 0.76 at 256 / 512
  * / 1024, whole files all smaller than brotli; a random-weight model
- * (synth58M) on English 0.92-0.97 at 256 and 0.93-0.96 at 512 steps, its
+ * (synth58M) on English 0.92-0.98 at 256 and 0.92-0.96 at 512 steps, its
  * whole file no smaller than brotli's. The mixer keeps a useless model close
- * to cold brotli on short prefixes, so the bar sits just under it from the
- * first checkpoint: a random model is caught at 256 steps.
+ * to cold brotli on short prefixes, so the first bar sits just under it: a
+ * random model is caught at 256 steps. The later bars are looser because
+ * numeric JSON (canada.json, mixer 2) runs at 0.81 / 0.85 / 0.91 / 0.94 /
+ * 0.93 / 0.93 at 128 / 256 / 512 / 1024 / 2048 / 4096 steps: brotli finds
+ * the long repeats of a growing prefix early, the mixer later, and the whole
+ * file still ends below brotli. Past the first bar a missed give-up costs a
+ * pass, never bytes: the archive is still compared with brotli's at the end.
  */
 const GIVE_UP_CHECKPOINTS: readonly { steps: number; factor: number }[] = [
   { steps: 256, factor: 0.9 },
-  { steps: 512, factor: 0.9 },
-  { steps: 2048, factor: 0.9 },
+  { steps: 512, factor: 0.96 },
+  { steps: 2048, factor: 0.96 },
 ];
 
 /**
