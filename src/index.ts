@@ -21,7 +21,7 @@ export { compressLossy, compressPruned, type LossyCompressOptions, type LossyCom
 export { pruneText, scoreText, isWordSubsequence, PRUNE_POLICIES, DEFAULT_PRUNE_POLICY, type PrunePolicy, type PruneResult, type ScoredToken, type TextScores } from "./lossy/prune.js";
 export { lossyInfo, type LossyInfo } from "./lossy/archive.js";
 export { informationOfArchive, type ArchiveInformation } from "./lossy/evaluate.js";
-export { measureInformation, type InformationReport } from "./lossy/information.js";
+export { measureCodedInformation, measureInformation, type CodedInformationReport, type InformationReport } from "./lossy/information.js";
 export { openChatModel, type ChatModelSpec } from "./chat/open.js";
 export type { ChatMessage, ChatModel, ChatReply, ChatRequest } from "./chat/types.js";
 export * from "./errors.js";

@@ -8,8 +8,8 @@ import { LlamaEngine } from "../src/engine/engine.js";
 import { UsageError } from "../src/errors.js";
 import { lossyInfo } from "../src/lossy/archive.js";
 import { compressPruned, inputText } from "../src/lossy/compress.js";
-import { measureInformation } from "../src/lossy/information.js";
-import { isWordSubsequence, pruneText, scoreText } from "../src/lossy/prune.js";
+import { measureCodedInformation, measureInformation } from "../src/lossy/information.js";
+import { DEFAULT_PRUNE_POLICY, isWordSubsequence, pruneText, scoreText } from "../src/lossy/prune.js";
 import type { PruneBenchReport } from "../src/bench/prune.js";
 import { llmzipAsync, tempDir } from "./helpers/cli.js";
 import { corpusPath, modelPath, repoRoot, sharedDir } from "./helpers/shared.js";
@@ -68,7 +68,7 @@ describe("pruning with the coding model", () => {
       if (r.lossy.words > 1) expect(r.lossy.keptTokens, file).toBeLessThan(r.lossy.totalTokens);
       else expect(Buffer.compare(r.kept, data), file).toBe(0);
       const info = lossyInfo(parseArchive(r.archive).header);
-      expect(info, file).toMatchObject({ method: "prune", keep, policy: "word-mean", originalBytes: data.length, rewriteBytes: r.kept.length });
+      expect(info, file).toMatchObject({ method: "prune", keep, policy: "sentence", originalBytes: data.length, rewriteBytes: r.kept.length });
     }
     // Some 40 files: minutes on a busy 2-core machine.
   }, 900_000);
@@ -122,6 +122,39 @@ describe("pruning with the coding model", () => {
       m.close();
     }
   });
+
+  /**
+   * The coded measure reads the kept text through the context mixer's
+   * history, which spans the whole stream: it must rank beyond one context
+   * window (6 KB is some 2,000 tokens, four windows of llmzip-en), for the
+   * shipped policy and the word-level one, against unrelated text in another
+   * format and in the same language.
+   */
+  it("the coded measure ranks full text > prune 0.7 > prune 0.3 > unrelated text beyond one context window", { timeout: 600_000 }, async () => {
+    const m = LlamaEngine.open(path.join(repoRoot, "models", "llmzip-en.gguf"), { threads: 1 });
+    try {
+      const data = prefix(corpusPath("canterbury/alice29.txt"), 6000);
+      const alone = (await measureCodedInformation(data, new Uint8Array(0), { engine: m })).bitsAlone;
+      const info = async (t: Uint8Array) => (await measureCodedInformation(data, t, { engine: m, bitsAlone: alone })).informationBits;
+      const full = await info(data);
+      // Read twice, a text costs next to nothing the second time.
+      expect(full).toBeGreaterThan(0.9 * alone);
+      const s = await scoreText(data, { engine: m });
+      const unrelated = [prefix(corpusPath("loghub/Apache_2k.log"), data.length), prefix(corpusPath("gutenberg/pg1661.txt"), data.length)];
+      const others: number[] = [];
+      // One run at a time: the engine codes one stream at once.
+      for (const u of unrelated) others.push(await info(u));
+      for (const policy of [DEFAULT_PRUNE_POLICY, "word-mean"] as const) {
+        const at7 = await info(pruneText(data, s.tokens, 0.7, policy).text);
+        const at3 = await info(pruneText(data, s.tokens, 0.3, policy).text);
+        expect(full, policy).toBeGreaterThan(at7);
+        expect(at7, policy).toBeGreaterThan(at3);
+        for (const other of others) expect(at3, policy).toBeGreaterThan(other);
+      }
+    } finally {
+      m.close();
+    }
+  });
 });
 
 describe("llmzip compress --lossy --prune", () => {
@@ -144,13 +177,13 @@ describe("llmzip compress --lossy --prune", () => {
     const d = await llmzipAsync(["decompress", "-m", MODEL, "--threads", "1", "-o", path.join(dir, "out.txt"), archive]);
     expect(d.status, d.stderr).toBe(0);
     expect(Buffer.compare(fs.readFileSync(path.join(dir, "out.txt")), kept)).toBe(0);
-    expect(d.stderr).toMatch(/a\.llmz is lossy: the output is the [\d,]+-byte pruned text \(0\.5 of the tokens kept, policy word-mean\)/);
+    expect(d.stderr).toMatch(/a\.llmz is lossy: the output is the [\d,]+-byte pruned text \(0\.5 of the tokens kept, policy sentence\)/);
     const i = await llmzipAsync(["info", archive]);
     expect(i.stdout).toMatch(/method +prune/);
     expect(i.stdout).toMatch(/keep +0\.5 of the tokens/);
-    expect(i.stdout).toMatch(/policy +word-mean/);
+    expect(i.stdout).toMatch(/policy +sentence/);
     const j = await llmzipAsync(["info", "--json", archive]);
-    expect(JSON.parse(j.stdout)).toMatchObject({ lossy: { method: "prune", keep: 0.5, policy: "word-mean" } });
+    expect(JSON.parse(j.stdout)).toMatchObject({ lossy: { method: "prune", keep: 0.5, policy: "sentence" } });
   }, 300_000);
 
   it("refuses --prune with --rewriter*, a KEEP outside (0, 1) and an unknown policy: one line, exit 2, nothing written", async () => {
@@ -180,7 +213,7 @@ describe("llmzip compress --lossy --prune", () => {
     const r = await llmzipAsync(["bench", "-q", "--lossy", "--prune", "0.3", "--prune", "0.7", "-m", MODEL, "--threads", "1", "--json", "--chart", chart, input, second]);
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as PruneBenchReport;
-    expect(report.settings).toMatchObject({ keeps: [0.3, 0.7], policy: "word-mean" });
+    expect(report.settings).toMatchObject({ keeps: [0.3, 0.7], policy: "sentence" });
     expect(report.files.map((f) => f.file).sort()).toEqual(["alice.txt", "log.txt"]);
     for (const f of report.files) {
       expect(f.runs.map((x) => x.keep)).toEqual([0.3, 0.7]);
@@ -188,7 +221,12 @@ describe("llmzip compress --lossy --prune", () => {
         expect(x.roundTrip).toBe(true);
         expect(x.informationPerArchiveBit).toBeCloseTo(x.informationBits / (x.archiveBytes * 8), 9);
         expect(x.informationShare).toBeCloseTo(x.informationBits / f.bitsAlone, 9);
+        expect(x.codedInformationPerArchiveBit).toBeCloseTo(x.codedInformationBits / (x.archiveBytes * 8), 9);
+        expect(x.codedInformationShare).toBeCloseTo(x.codedInformationBits / f.codedBitsAlone, 9);
       }
+      // Keeping more of the text tells the coder more about it.
+      expect(f.codedBitsAlone).toBeGreaterThan(0);
+      expect(f.runs[1]!.codedInformationBits).toBeGreaterThan(f.runs[0]!.codedInformationBits);
       expect(f.runs[0]!.archiveBytes).toBeLessThan(f.runs[1]!.archiveBytes);
     }
     expect(report.totals.runs[0]!.archiveBytes).toBe(report.files.reduce((n, f) => n + f.runs[0]!.archiveBytes, 0));

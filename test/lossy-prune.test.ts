@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { lossyInfo, lossyLabel } from "../src/lossy/archive.js";
-import { alignWords, isWordSubsequence, pruneText, splitWords, PRUNE_POLICIES, type ScoredToken } from "../src/lossy/prune.js";
+import { alignWords, isWordSubsequence, pruneText, sentenceOf, splitWords, PRUNE_POLICIES, SENTENCE_MIN_TOKENS, type ScoredToken } from "../src/lossy/prune.js";
 import { alignedOffset } from "../src/lossy/information.js";
 import { pruneSetup, rewriterSpec, lossyNote, lossyLines } from "../src/cli/lossy.js";
 import { pruneTotals, type PruneBenchReport, type PruneFileResult } from "../src/bench/prune.js";
@@ -70,6 +70,70 @@ describe("pruning words by score", () => {
     expect(keep("word")).toEqual(["beta"]);
   });
 
+  it("cuts sentences at . ! ? ; (before closing quotes) and blank lines, not at a line break inside one", () => {
+    const data = enc("Hi there. \"Who?\" she said;\nthen left\nquietly\n\nNew para. X ran’ on");
+    const ws = splitWords(data);
+    const units = sentenceOf(data, ws);
+    const groups: string[][] = [];
+    ws.forEach((w, i) => (groups[units[i] as number] ??= []).push(dec(data.subarray(w.start, w.end))));
+    expect(groups).toEqual([["Hi", "there."], ['"Who?"'], ["she", "said;"], ["then", "left", "quietly"], ["New", "para."], ["X", "ran’", "on"]]);
+  });
+
+  /** Sentences of one-token words "s<k>w<i>" (the last ending in "."), sentence k `spec[k][0]` words of `spec[k][1]` bits each. */
+  const sentences = (spec: [number, number][], lead = "") => {
+    const text = `${lead}${spec.map(([len], k) => Array.from({ length: len }, (_, i) => `s${k}w${i}${i === len - 1 ? "." : ""}`).join(" ")).join(" ")}\n`;
+    return { text, toks: tokensOf(text, (w) => spec[Number(/^s(\d+)/.exec(w)?.[1])]?.[1] ?? 0.5) };
+  };
+  const sentenceOfWord = (t: string) => words(t).map((w) => Number(/^s(\d+)/.exec(w)?.[1]));
+
+  it("sentence: drops whole sentences of least surprisal per token, then words to land on KEEP", () => {
+    const n = SENTENCE_MIN_TOKENS;
+    const { text, toks } = sentences([
+      [n, 2.5],
+      [n, 8],
+      [n, 2],
+      [n, 6],
+    ]);
+    // One surprising word in the dull first sentence: word-mean keeps it, the sentence policy drops its sentence whole.
+    toks[3] = { ...(toks[3] as ScoredToken), bits: 7 };
+    const r = pruneText(enc(text), toks, 0.5, "sentence");
+    expect(words(dec(r.text))).toEqual([...words(text).slice(n, 2 * n), ...words(text).slice(3 * n)]);
+    expect(words(dec(pruneText(enc(text), toks, 0.5, "word-mean").text))).toContain("s0w3");
+    // 0.4 of 4n: the two dull sentences go whole, then word by word the least surprising of the kept (sentence 3, in text order).
+    const s = pruneText(enc(text), toks, 0.4, "sentence");
+    const left = Math.floor(0.4 * 4 * n);
+    expect(words(dec(s.text))).toEqual([...words(text).slice(n, 2 * n), ...words(text).slice(4 * n - (left - n))]);
+  });
+
+  it("sentence: passes over a sentence that would take the kept share below KEEP for a smaller one", () => {
+    const n = SENTENCE_MIN_TOKENS;
+    // 5n tokens, 0.75 kept: dropping the dullest (2n) would leave 3n; the next (n tokens) goes instead, then 6 of the dullest's words.
+    const { text, toks } = sentences([
+      [2 * n, 1],
+      [n, 2],
+      [2 * n, 9],
+    ]);
+    const r = pruneText(enc(text), toks, 0.75, "sentence");
+    expect(sentenceOfWord(dec(r.text)).filter((k) => k === 1)).toHaveLength(0);
+    expect(words(dec(r.text))).toEqual([...words(text).slice(6, 2 * n), ...words(text).slice(3 * n)]);
+  });
+
+  it("sentence: a sentence shorter than the minimum goes or stays with the one after it", () => {
+    const n = SENTENCE_MIN_TOKENS;
+    // "tiny." and "bit." (0.5 bits each) would be the first to go alone; joined to the 9-bit sentence after them, they stay.
+    // Dropping the 1-bit sentence (half the tokens) lands exactly on KEEP 0.5, so no word-level step follows.
+    const { text, toks } = sentences(
+      [
+        [n, 9],
+        [n, 3],
+        [2 * n + 2, 1],
+      ],
+      "tiny. bit. ",
+    );
+    const r = pruneText(enc(text), toks, 0.5, "sentence");
+    expect(words(dec(r.text))).toEqual(words(text).slice(0, 2 * n + 2));
+  });
+
   it("truncation keeps the first words; the random baseline is the same on every run and differs from truncation", () => {
     const many = Array.from({ length: 200 }, (_, i) => `w${i}`).join(" ");
     const toks = tokensOf(many);
@@ -131,7 +195,7 @@ describe("the pruned archive's label", () => {
 describe("--prune flags", () => {
   const base = { gpu: "off" as const, lossy: true };
   it("takes one KEEP for compress and several for bench, sorted, with the default policy", () => {
-    expect(pruneSetup({ ...base, prune: [0.5] }, true)).toEqual({ keeps: [0.5], policy: "word-mean" });
+    expect(pruneSetup({ ...base, prune: [0.5] }, true)).toEqual({ keeps: [0.5], policy: "sentence" });
     expect(pruneSetup({ ...base, prune: [0.7, 0.3, 0.7], prunePolicy: "token" }, false)).toEqual({ keeps: [0.3, 0.7], policy: "token" });
     expect(() => pruneSetup({ ...base, prune: [0.3, 0.5] }, true)).toThrow(UsageError);
     expect(pruneSetup({ ...base, rewriter: "x.gguf" }, true)).toBeUndefined();
@@ -157,13 +221,16 @@ describe("the pruning benchmark's report", () => {
     informationBits,
     informationShare: 0,
     informationPerArchiveBit: 0,
+    codedInformationBits: informationBits * 3,
+    codedInformationShare: 0,
+    codedInformationPerArchiveBit: 0,
     selfInformationBits,
     selfInformationShare: 0,
     selfInformationPerArchiveBit: 0,
     compressSeconds: 1,
     roundTrip: true,
   });
-  const file = (name: string, lossless: number, runs: ReturnType<typeof run>[]): PruneFileResult => ({ file: name, bytes: lossless * 4, tokens: 100, bitsAlone: lossless * 8, scoredBits: lossless * 8, lossless: { bytes: lossless, seconds: 1 }, scoreSeconds: 0.5, runs });
+  const file = (name: string, lossless: number, runs: ReturnType<typeof run>[]): PruneFileResult => ({ file: name, bytes: lossless * 4, tokens: 100, bitsAlone: lossless * 8, codedBitsAlone: lossless * 9, scoredBits: lossless * 8, lossless: { bytes: lossless, seconds: 1 }, scoreSeconds: 0.5, runs });
   const files = [file("b.txt", 2000, [run(0.3, 700, 900, 8000), run(0.7, 1500, 2000, 13000)]), file("a.txt", 1000, [run(0.3, 300, 400, 4000), { ...run(0.7, 800, -50, 6000), roundTrip: false, roundTripError: "boom" }])];
   const totals = pruneTotals(files, [0.3, 0.7]);
 
@@ -173,6 +240,9 @@ describe("the pruning benchmark's report", () => {
     expect(totals.runs[0]?.ofLossless).toBeCloseTo(1000 / 3000);
     expect(totals.runs[0]?.informationShare).toBeCloseTo(1300 / 24000);
     expect(totals.runs[0]?.informationPerArchiveBit).toBeCloseTo(1300 / 8000);
+    expect(totals.runs[0]?.codedInformationBits).toBe(3900);
+    expect(totals.runs[0]?.codedInformationShare).toBeCloseTo(3900 / 27000);
+    expect(totals.runs[0]?.codedInformationPerArchiveBit).toBeCloseTo(3900 / 8000);
     expect(totals.runs[0]?.selfInformationShare).toBeCloseTo(12000 / 24000);
     expect(totals.runs[1]).toMatchObject({ roundTrip: false, roundTripError: "a.txt: boom" });
   });
@@ -190,7 +260,8 @@ describe("the pruning benchmark's report", () => {
 
   it("tables every file and KEEP, with the lossless reference and failed round trips", () => {
     const t = renderPruneTable(report);
-    expect(t).toMatch(/^b\.txt +lossless +2,000 /m);
+    expect(t).toMatch(/^b\.txt +lossless +2,000 .* 1\.000 +1\.125 +100% /m);
+    expect(t).toMatch(/^ +0\.3 +700 +0\.00 +30 +900 +0\.0% +0\.000 +0\.000 /m);
     expect(t).toMatch(/^ +0\.7 +800 +0\.00 .* FAILED$/m);
     expect(t).toMatch(/^total +lossless +3,000 /m);
   });

@@ -6,6 +6,7 @@
 
 #include <link.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -366,7 +367,7 @@ class LaneWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      llmzip::LlamaLogits source(engine_->ctx_, cfg_.span.maxRows(cfg_.lanes), engine_->cancel_);
+      llmzip::LlamaLogits source(engine_->ctx_, cfg_.scoreRows > 0 ? cfg_.scoreRows : cfg_.span.maxRows(cfg_.lanes), engine_->cancel_);
       llmzip::runLanes(source, cfg_, chunks_, decoding_, &stream_, &out_, stats_, engine_->progress_, engine_->cancel_);
     } catch (const llmzip::CorruptStream& e) {
       corrupt_ = true;
@@ -676,6 +677,14 @@ Napi::Value Engine::Encode(const Napi::CallbackInfo& info) {
       }
     }
     cfg.giveUp = giveUpCheckpoints(env, opts);
+    if (opts.Has("scoreRows") && !opts.Get("scoreRows").IsUndefined()) {
+      cfg.scoreRows = opts.Get("scoreRows").As<Napi::Number>().Int32Value();
+      if (cfg.scoreRows < 1 || cfg.scoreRows > batchRows_) throw Napi::RangeError::New(env, "scoreRows must be from 1 to the context's batch rows");
+      if (cfg.span.enabled() || !cfg.prefixLengths.empty() || cfg.mixer != 0) throw Napi::RangeError::New(env, "scoring takes no span mode, context prefixes or mixer");
+      // Each chunk sits on lane 0's cells from position 0.
+      for (const auto& c : chunks)
+        if (c.size() > static_cast<size_t>(llama_n_ctx(ctx_) / std::max(1, lanes_))) throw Napi::RangeError::New(env, "a chunk to score is longer than a lane's context");
+    }
     checkRunShape(env, cfg, chunks.size());
     cancel_.store(false);
     progress_.store(0);

@@ -1,5 +1,6 @@
 #include "lane_coder.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -156,9 +157,62 @@ class StepPlanner {
 
 }  // namespace
 
+// Teacher-forced scoring needs no lockstep: a chunk's positions are all
+// known, and llama.cpp evaluates hundreds of rows in one batch far faster per
+// token than the one row per lane per step that coding must replay. Each
+// chunk runs on lane 0 from an empty sequence, as chunk mode reads it.
+static void scoreChunks(LogitSource& source, const LaneRunConfig& cfg, const std::vector<std::vector<int32_t>>& chunks,
+                 LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel) {
+  const size_t nChunks = chunks.size();
+  stats.chunkBits.assign(nChunks, 0.0);
+  stats.chunkModelBits.assign(nChunks, 0.0);
+  stats.tokenModelBits.assign(nChunks, {});
+  source.begin();
+  FreqTable table;
+  std::vector<Row> rows;
+  const std::vector<int32_t> fresh{0};
+  for (size_t k = 0; k < nChunks; ++k) {
+    const auto& chunk = chunks[k];
+    const int32_t n = static_cast<int32_t>(chunk.size());
+    auto& perToken = stats.tokenModelBits[k];
+    perToken.assign(static_cast<size_t>(n), 0.0);
+    for (int32_t from = 0; from < n; from += cfg.scoreRows) {
+      if (cancel.load(std::memory_order_relaxed)) throw std::runtime_error("cancelled");
+      const int32_t m = std::min(cfg.scoreRows, n - from);
+      rows.clear();
+      for (int32_t pos = from; pos < from + m; ++pos) {
+        const int32_t input = pos == 0 ? cfg.startToken : chunk[pos - 1];
+        if (chunk[pos] < 0 || chunk[pos] >= cfg.nVocab) throw std::runtime_error("token id out of the vocabulary");
+        rows.push_back(Row{0, pos, input, true, static_cast<int32_t>(k), pos});
+      }
+      const auto t0 = Clock::now();
+      source.evaluate(rows, from == 0 ? fresh : std::vector<int32_t>{});
+      stats.decodeSeconds += secondsSince(t0);
+      const auto t1 = Clock::now();
+      for (int32_t i = 0; i < m; ++i) {
+        const float* logits = source.logits(i);
+        if (!table.prepare(logits, cfg.nVocab)) throw std::runtime_error("the model produced NaN or infinite logits");
+        const double bits = table.modelBits(logits, chunk[from + i]);
+        perToken[from + i] = bits;
+        stats.chunkModelBits[k] += bits;
+        stats.modelBits += bits;
+      }
+      stats.codingSeconds += secondsSince(t1);
+      stats.tokens += m;
+      stats.steps += 1;
+      progress.fetch_add(m, std::memory_order_relaxed);
+    }
+  }
+}
+
 void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::vector<int32_t>>& chunks,
               bool decoding, const std::vector<uint8_t>* stream, std::vector<uint8_t>* out,
               LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel) {
+  if (cfg.scoreRows > 0) {
+    if (decoding || cfg.span.enabled() || !cfg.prefixLengths.empty() || cfg.mixer != 0) throw std::runtime_error("scoring takes no decoding, span mode, context prefixes or mixer");
+    scoreChunks(source, cfg, chunks, stats, progress, cancel);
+    return;
+  }
   const size_t nChunks = chunks.size();
   std::vector<int32_t> prefix(nChunks, 0);
   if (!cfg.prefixLengths.empty()) {

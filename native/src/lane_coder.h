@@ -134,6 +134,11 @@ struct LaneRunConfig {
   // mixer's structure contexts; empty = class 0 for every token.
   std::vector<uint8_t> tokenClasses;
   bool skipCoding = false;  // evaluate only: the benchmark's "model time" baseline
+  // Scoring only (pruning's first pass), when > 0: each chunk is evaluated
+  // from a fresh context in batches of up to this many positions, logits for
+  // every row; nothing is coded, no mixer runs, only the model-bits stats are
+  // filled. Not a coding schedule: no archive depends on its logits.
+  int32_t scoreRows = 0;
   // Per chunk, how many leading tokens are context: evaluated so that the
   // model sees them, but neither coded nor decoded (both sides know them).
   // Empty means none.

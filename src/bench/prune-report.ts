@@ -18,10 +18,11 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
 /** One row per file and KEEP (and the lossless reference), then the totals; columns padded for a terminal. */
 export function renderPruneTable(report: PruneBenchReport): string {
-  const head = ["file", "keep", "archive B", "of lossless", "kept tok", "info bits", "info share", "info/bit", "self-info share", "self-info/bit", "round trip"];
+  const head = ["file", "keep", "archive B", "of lossless", "kept tok", "info bits", "info share", "info/bit", "coded info/bit", "self-info share", "self-info/bit", "round trip"];
   const rows: string[][] = [];
-  const add = (label: string, f: Pick<PruneFileResult, "bytes" | "tokens" | "bitsAlone" | "lossless" | "runs">) => {
-    rows.push([label, "lossless", fmtInt(f.lossless.bytes), "1.00", fmtInt(f.tokens), groupDigits(f.bitsAlone, 0), "100%", fmtFixed(f.lossless.bytes ? f.bitsAlone / (f.lossless.bytes * 8) : null, 3), "100%", "", "ok"]);
+  const add = (label: string, f: Pick<PruneFileResult, "bytes" | "tokens" | "bitsAlone" | "codedBitsAlone" | "lossless" | "runs">) => {
+    const perBit = (bits: number) => fmtFixed(f.lossless.bytes ? bits / (f.lossless.bytes * 8) : null, 3);
+    rows.push([label, "lossless", fmtInt(f.lossless.bytes), "1.00", fmtInt(f.tokens), groupDigits(f.bitsAlone, 0), "100%", perBit(f.bitsAlone), perBit(f.codedBitsAlone), "100%", "", "ok"]);
     for (const r of f.runs) {
       rows.push([
         "",
@@ -32,6 +33,7 @@ export function renderPruneTable(report: PruneBenchReport): string {
         groupDigits(r.informationBits, 0),
         pct(r.informationShare),
         fmtFixed(r.informationPerArchiveBit, 3),
+        fmtFixed(r.codedInformationPerArchiveBit, 3),
         pct(r.selfInformationShare),
         fmtFixed(r.selfInformationPerArchiveBit, 3),
         r.roundTrip ? "ok" : "FAILED",

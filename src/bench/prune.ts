@@ -8,7 +8,7 @@ import { decompress } from "../codec/decompress.js";
 import { pickCodingChoices, type CodingChoices } from "../codec/options.js";
 import { LlamaEngine } from "../engine/engine.js";
 import { compressPruned, inputText } from "../lossy/compress.js";
-import { measureInformation } from "../lossy/information.js";
+import { measureCodedInformation, measureInformation } from "../lossy/information.js";
 import { alignWords, DEFAULT_PRUNE_POLICY, scoreText, type PrunePolicy } from "../lossy/prune.js";
 import { sameBytes } from "../util/bytes.js";
 import { VERSION } from "../version.js";
@@ -32,6 +32,12 @@ export interface PruneRun {
   informationShare: number;
   /** informationBits / archive bits. */
   informationPerArchiveBit: number;
+  /** The original's coded bits alone − its coded bits after the kept text in the same stream (lossy/information.ts, measureCodedInformation). */
+  codedInformationBits: number;
+  /** codedInformationBits / the original's coded bits alone. */
+  codedInformationShare: number;
+  /** codedInformationBits / archive bits. */
+  codedInformationPerArchiveBit: number;
   /** Surprisal of the kept tokens as the scoring pass read them in the original: the self-information the pruning kept. */
   selfInformationBits: number;
   selfInformationShare: number;
@@ -51,6 +57,8 @@ export interface PruneFileResult {
   tokens: number;
   /** -log2 p(original) under the coding model, as the information measure reads it (pieces from fresh contexts). */
   bitsAlone: number;
+  /** The original's bits as the coded information measure's coder spends them alone (one lane, the mixer on). */
+  codedBitsAlone: number;
   /** The scoring pass's total surprisal (the same pieces as bitsAlone when the kept text fits beside them; otherwise smaller pieces). */
   scoredBits: number;
   lossless: { bytes: number; seconds: number };
@@ -86,12 +94,16 @@ export interface PruneBenchOptions extends CodingChoices {
 
 const ratio = (a: number, b: number): number => (b !== 0 ? a / b : 0);
 
-function finishRun(r: Omit<PruneRun, "ofLossless" | "informationShare" | "informationPerArchiveBit" | "selfInformationShare" | "selfInformationPerArchiveBit">, lossless: number, bitsAlone: number, scoredBits: number): PruneRun {
+type RunSums = Omit<PruneRun, "ofLossless" | "informationShare" | "informationPerArchiveBit" | "codedInformationShare" | "codedInformationPerArchiveBit" | "selfInformationShare" | "selfInformationPerArchiveBit">;
+
+function finishRun(r: RunSums, lossless: number, bitsAlone: number, codedBitsAlone: number, scoredBits: number): PruneRun {
   return {
     ...r,
     ofLossless: ratio(r.archiveBytes, lossless),
     informationShare: ratio(r.informationBits, bitsAlone),
     informationPerArchiveBit: ratio(r.informationBits, r.archiveBytes * 8),
+    codedInformationShare: ratio(r.codedInformationBits, codedBitsAlone),
+    codedInformationPerArchiveBit: ratio(r.codedInformationBits, r.archiveBytes * 8),
     selfInformationShare: ratio(r.selfInformationBits, scoredBits),
     selfInformationPerArchiveBit: ratio(r.selfInformationBits, r.archiveBytes * 8),
   };
@@ -105,9 +117,10 @@ async function benchFile(data: Uint8Array, input: BenchInput, index: number, cou
   const lossless = await compress(data, { ...coding, onProgress: (p) => progress("encode", p.done, p.total) });
   const losslessSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
-  const scores = await scoreText(data, { engine, ctx: opts.ctx, lanes: opts.lanes, signal: opts.signal, onProgress: (done, total) => progress("score", done, total) });
+  const scores = await scoreText(data, { engine, ctx: opts.ctx, signal: opts.signal, onProgress: (done, total) => progress("score", done, total) });
   const scoreSeconds = (performance.now() - t1) / 1000;
   let bitsAlone = 0;
+  const codedBitsAlone = (await measureCodedInformation(data, new Uint8Array(0), { engine, ctx: opts.ctx, signal: opts.signal })).bitsAlone;
   const runs: PruneRun[] = [];
   for (const keep of opts.keeps) {
     const t2 = performance.now();
@@ -125,6 +138,7 @@ async function benchFile(data: Uint8Array, input: BenchInput, index: number, cou
     }
     progress("information", 0, 1);
     const m = await measureInformation(data, r.kept, { engine, ctx: r.header.settings?.ctx ?? opts.ctx, lanes: opts.lanes, signal: opts.signal, align: alignWords(r.kept, data) });
+    const coded = await measureCodedInformation(data, r.kept, { engine, ctx: opts.ctx, signal: opts.signal, bitsAlone: codedBitsAlone });
     progress("information", 1, 1);
     bitsAlone = m.bitsAlone;
     runs.push(
@@ -135,6 +149,7 @@ async function benchFile(data: Uint8Array, input: BenchInput, index: number, cou
           keptBytes: r.kept.length,
           keptTokens: r.lossy.keptTokens,
           informationBits: m.informationBits,
+          codedInformationBits: coded.informationBits,
           selfInformationBits: r.lossy.keptBits,
           compressSeconds,
           roundTrip,
@@ -142,6 +157,7 @@ async function benchFile(data: Uint8Array, input: BenchInput, index: number, cou
         },
         lossless.archive.length,
         m.bitsAlone,
+        codedBitsAlone,
         scores.bits,
       ),
     );
@@ -152,6 +168,7 @@ async function benchFile(data: Uint8Array, input: BenchInput, index: number, cou
     bytes: data.length,
     tokens: scores.tokens.length,
     bitsAlone,
+    codedBitsAlone,
     scoredBits: scores.bits,
     lossless: { bytes: lossless.archive.length, seconds: losslessSeconds },
     scoreSeconds,
@@ -164,6 +181,7 @@ export function pruneTotals(files: PruneFileResult[], keeps: number[]): PruneBen
   const sum = (f: (r: PruneFileResult) => number) => files.reduce((n, r) => n + f(r), 0);
   const lossless = sum((r) => r.lossless.bytes);
   const bitsAlone = sum((r) => r.bitsAlone);
+  const codedBitsAlone = sum((r) => r.codedBitsAlone);
   const scoredBits = sum((r) => r.scoredBits);
   const runs = keeps.map((keep, k) => {
     const of = (f: (run: PruneRun) => number) => sum((r) => (r.runs[k] ? f(r.runs[k] as PruneRun) : 0));
@@ -175,6 +193,7 @@ export function pruneTotals(files: PruneFileResult[], keeps: number[]): PruneBen
         keptBytes: of((x) => x.keptBytes),
         keptTokens: of((x) => x.keptTokens),
         informationBits: of((x) => x.informationBits),
+        codedInformationBits: of((x) => x.codedInformationBits),
         selfInformationBits: of((x) => x.selfInformationBits),
         compressSeconds: of((x) => x.compressSeconds),
         roundTrip: !failed,
@@ -182,6 +201,7 @@ export function pruneTotals(files: PruneFileResult[], keeps: number[]): PruneBen
       },
       lossless,
       bitsAlone,
+      codedBitsAlone,
       scoredBits,
     );
   });
@@ -189,6 +209,7 @@ export function pruneTotals(files: PruneFileResult[], keeps: number[]): PruneBen
     bytes: sum((r) => r.bytes),
     tokens: sum((r) => r.tokens),
     bitsAlone,
+    codedBitsAlone,
     scoredBits,
     lossless: { bytes: lossless, seconds: sum((r) => r.lossless.seconds) },
     scoreSeconds: sum((r) => r.scoreSeconds),

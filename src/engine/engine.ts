@@ -47,6 +47,8 @@ export interface LaneSettings {
    * Unset: chunk mode (chunks of at most `ctx` tokens, handed to idle lanes).
    */
   carry?: number;
+  /** Most rows one batch may hold (chunk mode; default lanes): scoring evaluates a whole chunk per batch. */
+  batchRows?: number;
 }
 
 export interface EngineInfo extends NativeModelInfo {
@@ -225,12 +227,15 @@ export class LlamaEngine {
    * `contexts[i]` (evaluated, not coded; the decoder must pass the same).
    * `skipCoding` evaluates the same schedule without coding (timing baseline).
    * `mixer` picks a context-mixing configuration (0 or absent: the bare model).
+   * `scoreRows` scores instead (no stream; per-token model bits in the stats): each chunk from a fresh context, up to that many
+   * positions per batch (configure `batchRows` at least as large).
    */
   encode(
     chunks: Int32Array[],
-    opts: RunOptions & { skipCoding?: boolean; contexts?: Int32Array[]; mixer?: number; giveUp?: GiveUpCheckpoint[] } = {},
+    opts: RunOptions & { skipCoding?: boolean; contexts?: Int32Array[]; mixer?: number; giveUp?: GiveUpCheckpoint[]; scoreRows?: number } = {},
   ): Promise<{ stream: Buffer; stats: LaneRunStats }> {
     const args: Parameters<NativeEngine["encode"]>[1] = { startToken: this.info.startToken, skipCoding: opts.skipCoding ?? false, mixer: opts.mixer ?? 0 };
+    if (opts.scoreRows !== undefined) args.scoreRows = opts.scoreRows;
     if (this.span) args.span = this.span;
     if (opts.giveUp) args.giveUp = opts.giveUp;
     let input = chunks;

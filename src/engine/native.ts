@@ -67,10 +67,13 @@ export interface NativeEngine {
   tokenize(bytes: Uint8Array): Int32Array;
   detokenize(tokens: Int32Array): Buffer;
   configure(config: NativeLaneConfig): void;
-  /** `prefixLengths[i]` leading tokens of chunk i are context: evaluated, not coded. `mixer`: 0 = off, else a configuration id. */
+  /**
+   * `prefixLengths[i]` leading tokens of chunk i are context: evaluated, not coded. `mixer`: 0 = off, else a configuration id.
+   * `scoreRows`: score only (no stream), each chunk from a fresh context in batches of up to this many positions (at most the configured batchRows).
+   */
   encode(
     chunks: Int32Array[],
-    opts: { startToken: number; skipCoding?: boolean; prefixLengths?: number[]; mixer?: number; span?: SpanWindow; giveUp?: GiveUpCheckpoint[] },
+    opts: { startToken: number; skipCoding?: boolean; prefixLengths?: number[]; mixer?: number; span?: SpanWindow; giveUp?: GiveUpCheckpoint[]; scoreRows?: number },
   ): Promise<{ stream: Buffer; stats: LaneRunStats }>;
   /** `prefixes[i]` is chunk i's context; the returned chunks hold only the decoded tokens. */
   decode(stream: Uint8Array, lengths: number[], opts: { startToken: number; prefixes?: Int32Array[]; mixer?: number; span?: SpanWindow }): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }>;

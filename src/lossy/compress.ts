@@ -114,7 +114,7 @@ export async function compressPruned(data: Uint8Array, opts: PruneCompressOption
   const engine =
     opts.engine ?? LlamaEngine.open(opts.model, { gpu: opts.gpu ?? "auto", threads: opts.threads, verbose: opts.verbose, cpuKernels: opts.cpuKernels, onWarning: opts.onWarning });
   try {
-    const scored = opts.scores ?? (await scoreText(data, { engine, ctx: opts.ctx, lanes: opts.lanes, signal: opts.signal, onProgress: opts.onScore }));
+    const scored = opts.scores ?? (await scoreText(data, { engine, ctx: opts.ctx, signal: opts.signal, onProgress: opts.onScore }));
     const pruned = pruneText(data, scored.tokens, keep, policy);
     const info: LossyInfo = {
       method: "prune",

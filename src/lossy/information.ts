@@ -6,7 +6,7 @@
  * (a pointwise mutual information, in bits).
  */
 import { planChunks } from "../codec/chunker.js";
-import { defaultContext, defaultLanes, FIXED_LANE_SETTINGS } from "../codec/settings.js";
+import { defaultContext, defaultLanes, DEFAULT_MIXER, FIXED_LANE_SETTINGS } from "../codec/settings.js";
 import type { LlamaEngine } from "../engine/engine.js";
 
 /** Between the rewrite and the original, as a reader would see a summary followed by the text. */
@@ -133,5 +133,72 @@ export async function measureInformation(original: Uint8Array, rewrite: Uint8Arr
   report.bitsGivenRewrite = sum(given.stats.chunkModelBits);
   report.informationBits = report.bitsAlone - report.bitsGivenRewrite;
   report.bitsPerRewriteToken = rewriteTokens.length ? report.informationBits / rewriteTokens.length : 0;
+  return report;
+}
+
+export interface CodedInformationReport {
+  originalBytes: number;
+  originalTokens: number;
+  rewriteBytes: number;
+  rewriteTokens: number;
+  ctx: number;
+  /** The context-mixing configuration both runs coded with. */
+  mixer: number;
+  /** Bits llmzip's coder spends on the original alone (every piece in order, one lane, the mixer on). */
+  bitsAlone: number;
+  /** Bits it spends on the original when the rewrite was coded first in the same stream. */
+  bitsGivenRewrite: number;
+  /** bitsAlone - bitsGivenRewrite. */
+  informationBits: number;
+}
+
+/**
+ * The information `rewrite` carries about `original` as llmzip's own coder
+ * sees it: the coded bits of the original alone minus its coded bits when
+ * the rewrite is coded first in the same stream (C(x) - C(x | y), the
+ * conditional compression of compression-based similarity measures). The
+ * language model reads every piece from a fresh context in both runs, so
+ * it adds nothing to the difference; what differs is the context mixer's
+ * history (hashed order-k statistics and the match model), which spans the
+ * whole stream however long the texts are. So the estimate does not depend
+ * on the rewrite fitting beside the original in one context window, and a
+ * text read twice scores close to all of its bits. It sees only what can be
+ * copied or counted (words, phrases, their order), not what a reader infers.
+ */
+export async function measureCodedInformation(
+  original: Uint8Array,
+  rewrite: Uint8Array,
+  opts: Omit<InformationOptions, "align" | "lanes"> & {
+    mixer?: number;
+    /** The original's bitsAlone from an earlier call with the same engine, ctx and mixer (bench measures one original against several rewrites). */
+    bitsAlone?: number;
+  },
+): Promise<CodedInformationReport> {
+  const { engine } = opts;
+  const ctx = opts.ctx ?? defaultContext(engine.info.contextLength);
+  if (!Number.isInteger(ctx) || ctx < 8) throw new RangeError("ctx must be a whole number of at least 8");
+  const mixer = opts.mixer ?? DEFAULT_MIXER;
+  if (mixer === 0) throw new RangeError("the coded information measure needs a context-mixing configuration (the mixer carries the rewrite)");
+  const piecesOf = (data: Uint8Array) => (data.length ? planChunks(data, engine, { maxTokens: ctx }).flatMap((c) => (c.tokens ? [c.tokens] : [])) : []);
+  const orig = piecesOf(original);
+  const rew = piecesOf(rewrite);
+  const report: CodedInformationReport = {
+    originalBytes: original.length,
+    originalTokens: orig.reduce((n, p) => n + p.length, 0),
+    rewriteBytes: rewrite.length,
+    rewriteTokens: rew.reduce((n, p) => n + p.length, 0),
+    ctx,
+    mixer,
+    bitsAlone: 0,
+    bitsGivenRewrite: 0,
+    informationBits: 0,
+  };
+  if (orig.length === 0) return report;
+  // One lane: the schedule hands out chunks in order, so every rewrite piece is coded (and learnt from) before the first original piece.
+  engine.configure({ lanes: 1, ctx, ...FIXED_LANE_SETTINGS, adapters: [] });
+  report.bitsAlone = opts.bitsAlone ?? sum((await engine.encode(orig, { mixer, signal: opts.signal })).stats.chunkBits);
+  const given = await engine.encode([...rew, ...orig], { mixer, signal: opts.signal });
+  report.bitsGivenRewrite = sum(given.stats.chunkBits.subarray(rew.length));
+  report.informationBits = report.bitsAlone - report.bitsGivenRewrite;
   return report;
 }
