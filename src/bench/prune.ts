@@ -16,6 +16,7 @@ import { loadInput, type BenchInput } from "./inputs.js";
 import { describeMachine } from "./machine.js";
 import type { MachineSummary, ModelSummary } from "./report.js";
 import { summariseModel, type BenchProgress } from "./run.js";
+import { sumOf } from "../util/sum.js";
 
 /** One file pruned to one KEEP (or, in totals, the sums over files). */
 export interface PruneRun {
@@ -178,7 +179,7 @@ async function benchFile(data: Uint8Array, input: BenchInput, index: number, cou
 
 /** Sums over files, per KEEP. */
 export function pruneTotals(files: PruneFileResult[], keeps: number[]): PruneBenchReport["totals"] {
-  const sum = (f: (r: PruneFileResult) => number) => files.reduce((n, r) => n + f(r), 0);
+  const sum = (f: (r: PruneFileResult) => number) => sumOf(files, f);
   const lossless = sum((r) => r.lossless.bytes);
   const bitsAlone = sum((r) => r.bitsAlone);
   const codedBitsAlone = sum((r) => r.codedBitsAlone);

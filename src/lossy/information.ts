@@ -8,6 +8,7 @@
 import { planChunks } from "../codec/chunker.js";
 import { defaultContext, defaultLanes, DEFAULT_MIXER, FIXED_LANE_SETTINGS } from "../codec/settings.js";
 import type { LlamaEngine } from "../engine/engine.js";
+import { sum, sumOf } from "../util/sum.js";
 
 /** Between the rewrite and the original, as a reader would see a summary followed by the text. */
 export const CONTEXT_SEPARATOR = "\n\n";
@@ -76,7 +77,6 @@ export interface InformationReport {
   bitsPerRewriteToken: number;
 }
 
-const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
 
 /**
  * Measures the information `rewrite` carries about `original`. When the
@@ -100,8 +100,8 @@ export async function measureInformation(original: Uint8Array, rewrite: Uint8Arr
   const pieces = plan.map((c) => c.tokens as Int32Array);
   const report: InformationReport = {
     originalBytes: original.length,
-    measuredBytes: plan.reduce((n, c) => n + c.end - c.start, 0),
-    originalTokens: pieces.reduce((n, p) => n + p.length, 0),
+    measuredBytes: sumOf(plan, (c) => c.end - c.start),
+    originalTokens: sumOf(pieces, (p) => p.length),
     rewriteBytes: rewrite.length,
     rewriteTokens: rewriteTokens.length,
     chunks: pieces.length,
@@ -184,9 +184,9 @@ export async function measureCodedInformation(
   const rew = piecesOf(rewrite);
   const report: CodedInformationReport = {
     originalBytes: original.length,
-    originalTokens: orig.reduce((n, p) => n + p.length, 0),
+    originalTokens: sumOf(orig, (p) => p.length),
     rewriteBytes: rewrite.length,
-    rewriteTokens: rew.reduce((n, p) => n + p.length, 0),
+    rewriteTokens: sumOf(rew, (p) => p.length),
     ctx,
     mixer,
     bitsAlone: 0,

@@ -11,6 +11,7 @@ import type { LlamaEngine } from "../engine/engine.js";
 import { ModelError } from "../errors.js";
 import type { Alignment } from "./information.js";
 import { seededRandom } from "../util/random.js";
+import { sum, sumOf } from "../util/sum.js";
 
 /**
  * How words are ranked for dropping (docs/LOSSY.md compares them):
@@ -165,7 +166,7 @@ function joinShort(unit: Int32Array, tokens: Float64Array, min: number): Int32Ar
 function chooseKept(data: Uint8Array, words: Word[], stats: ReturnType<typeof attribute>, keep: number, policy: PrunePolicy): boolean[] {
   const n = words.length;
   const kept = new Array<boolean>(n).fill(true);
-  const total = stats.count.reduce((a, b) => a + b, 0);
+  const total = sum(stats.count);
   const target = keep * total;
   if (policy === "truncate") {
     let used = 0;
@@ -221,16 +222,16 @@ function chooseSentences(data: Uint8Array, words: Word[], stats: ReturnType<type
   const unit = joinShort(sentenceOf(data, words), stats.count, SENTENCE_MIN_TOKENS);
   const units = (unit.at(-1) ?? -1) + 1;
   const count = new Float64Array(units);
-  const sum = new Float64Array(units);
+  const unitBits = new Float64Array(units);
   const unscored = new Uint8Array(units);
   for (let i = 0; i < words.length; i++) {
     const u = unit[i] as number;
     count[u] = (count[u] ?? 0) + (stats.count[i] ?? 0);
-    sum[u] = (sum[u] ?? 0) + (stats.sum[i] ?? 0);
+    unitBits[u] = (unitBits[u] ?? 0) + (stats.sum[i] ?? 0);
     if ((stats.count[i] ?? 0) === 0) unscored[u] = 1;
   }
-  let left = count.reduce((a, b) => a + b, 0);
-  const density = (u: number) => (sum[u] ?? 0) / Math.max(1, count[u] ?? 0);
+  let left = sum(count);
+  const density = (u: number) => (unitBits[u] ?? 0) / Math.max(1, count[u] ?? 0);
   // A sentence holding words the model never scored stays, as such words do under the word policies.
   const order = [...count.keys()].filter((u) => !unscored[u] && (count[u] ?? 0) > 0).sort((a, b) => density(a) - density(b) || a - b);
   const dropped = new Uint8Array(units);
@@ -288,13 +289,12 @@ export function pruneText(data: Uint8Array, tokens: ScoredToken[], keep: number,
   }
   const last = words[words.length - 1];
   if (last) parts.push(data.subarray(last.end));
-  const text = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  const text = new Uint8Array(sumOf(parts, (p) => p.length));
   let at = 0;
   for (const p of parts) {
     text.set(p, at);
     at += p.length;
   }
-  const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
   return { text, totalTokens: sum(stats.count) + stats.unattributed, keptTokens, words: words.length, keptWords, totalBits: sum(stats.sum) + stats.unattributedBits, keptBits };
 }
 
@@ -375,7 +375,7 @@ export async function scoreText(data: Uint8Array, opts: ScoreOptions): Promise<T
   const plan = planChunks(data, engine, { maxTokens: ctx }).filter((c) => c.tokens);
   const pieces = plan.map((c) => c.tokens as Int32Array);
   if (pieces.length === 0) return { tokens: [], bits: 0 };
-  const total = pieces.reduce((n, p) => n + p.length, 0);
+  const total = sumOf(pieces, (p) => p.length);
   const rows = Math.min(ctx, SCORE_BATCH_ROWS);
   engine.configure({ lanes: 1, ctx, batchRows: rows, ...FIXED_LANE_SETTINGS, adapters: [] });
   const run = await engine.encode(pieces, { scoreRows: rows, signal: opts.signal, onProgress: (n) => opts.onProgress?.(n, total) });
