@@ -342,7 +342,7 @@ const SMALL_INPUT_TOKENS = 4096;
  * the exact softmax), plus the coder's overhead on integer tables (measured
  * 0.1%) and a byte for the stream's end. Long inputs are coded again only
  * when the gain passes 0.2%, so the second pass stays rare there: none of
- * the 19 whole logs and JSON files or the prose files measured needed it.
+ * the 19 whole logs and JSON files of the structured-text bench needed it.
  */
 function bareWouldWin(streams: StreamRun[]): boolean {
   const tokens = sumOf(streams, (r) => r.stats.tokens);
