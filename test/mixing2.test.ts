@@ -6,12 +6,12 @@ import { LlamaEngine } from "../src/engine/engine.js";
 import { llmzip, tempDir } from "./helpers/cli.js";
 import { corpusPath, modelPath } from "./helpers/shared.js";
 
-// Mixer configuration 2 with a real model: its token classes come from the
-// model's vocabulary, so only these tests cover that path.
+// Mixer configurations 2 and 3 with a real model: their token classes come
+// from the model's vocabulary, so only these tests cover that path.
 
 const MODEL = modelPath("stories260K.gguf");
 
-describe("mixer 2 with stories260K", () => {
+describe("mixers 2 and 3 with stories260K", () => {
   let engine: LlamaEngine;
   beforeAll(() => {
     engine = LlamaEngine.open(MODEL, { gpu: "off", threads: 1 });
@@ -30,16 +30,26 @@ describe("mixer 2 with stories260K", () => {
     }, 300_000);
   }
 
+  it("mixer 3: numbers read digit by digit code smaller than with mixer 2, byte-exact, mixer recorded", async () => {
+    const data = fs.readFileSync(corpusPath("json/canada.json")).subarray(0, 16_384);
+    const three = await compress(data, { model: MODEL, engine, forceModel: true, lanes: 3, mixer: 3 });
+    const back = await decompress(three.archive, { engine });
+    expect(back.header.settings?.mixer).toBe(3);
+    expect(Buffer.compare(Buffer.from(back.data), data)).toBe(0);
+    const two = await compress(data, { model: MODEL, engine, forceModel: true, lanes: 3, mixer: 2 });
+    expect(three.archive.length).toBeLessThan(two.archive.length);
+  }, 300_000);
+
   it("threads change neither the archive nor the output", async () => {
     // Tiny input on short sliding windows: two llama.cpp threads crawl on a
     // loaded 2-core machine (ggml's threads spin at barriers).
     const data = fs.readFileSync(corpusPath("loghub/OpenSSH_2k.log")).subarray(0, 500);
-    const opts = { model: MODEL, forceModel: true, lanes: 4, ctx: 48, mixer: 2 } as const;
+    const opts = { model: MODEL, forceModel: true, lanes: 4, ctx: 48, mixer: 3 } as const;
     const byOne = await compress(data, { ...opts, engine });
     const two = LlamaEngine.open(MODEL, { gpu: "off", threads: 2 });
     try {
       const byTwo = await compress(data, { ...opts, engine: two });
-      expect(byTwo.header.settings?.mixer).toBe(2);
+      expect(byTwo.header.settings?.mixer).toBe(3);
       expect(Buffer.compare(Buffer.from(byTwo.archive), Buffer.from(byOne.archive))).toBe(0);
       const back = await decompress(byOne.archive, { engine: two });
       expect(Buffer.compare(Buffer.from(back.data), data)).toBe(0);

@@ -58,7 +58,8 @@ constexpr int32_t kContextAbove = 2;    // the tokens at the same place of the s
 constexpr int32_t kContextWord = 4;     // the word so far and the word before (words end at spaces and delimiters)
 constexpr int32_t kContextSparse2 = 8;  // tokens 2 and 3 back (skipping the last)
 constexpr int32_t kContextSparse3 = 16; // tokens 1 and 3 back (skipping one)
-constexpr int32_t kContextCount = 5;
+constexpr int32_t kContextNumber = 32;  // the offset in the field (to 31) and tokens 1 and 2 back: where a number's digits run out
+constexpr int32_t kContextCount = 6;
 
 // Mixing options (MixerConfig::mixing).
 constexpr int32_t kMixingFieldSet = 1;  // a fourth weight set chosen by field index, rank and agreement with the line above
