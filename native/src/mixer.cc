@@ -12,6 +12,21 @@ namespace {
 
 // ---------------------------------------------------------------- configurations
 
+// Configurations 2 and up: orders to 16, the structure contexts, the field
+// weight set and a second layer; `extra` adds structure contexts.
+MixerConfig structured(int32_t id, int32_t extra) {
+  MixerConfig c;
+  c.id = id;
+  const int32_t orders[] = {1, 2, 3, 4, 6, 8, 12, 16};
+  c.nOrders = 8;
+  for (int32_t i = 0; i < c.nOrders; ++i) c.orders[i] = orders[i];
+  c.contexts = kContextField | kContextAbove | kContextWord | kContextSparse2 | kContextSparse3 | extra;
+  c.mixing = kMixingFieldSet | kMixingLayer2;
+  c.maxCandidates = 24;
+  c.learningRate = 48;
+  return c;
+}
+
 const MixerConfig kConfigs[] = {
     // 1: orders 1-4 and 6, match model from 5 tokens, up to 16 candidates.
     [] {
@@ -27,18 +42,7 @@ const MixerConfig kConfigs[] = {
     // chosen by field, a second mixing layer, up to 24 candidates and a
     // faster mixer step. Each piece was kept because it paid on logs and
     // JSON (docs/BENCHMARKS.md).
-    [] {
-      MixerConfig c;
-      c.id = 2;
-      const int32_t orders[] = {1, 2, 3, 4, 6, 8, 12, 16};
-      c.nOrders = 8;
-      for (int32_t i = 0; i < c.nOrders; ++i) c.orders[i] = orders[i];
-      c.contexts = kContextField | kContextAbove | kContextWord | kContextSparse2 | kContextSparse3;
-      c.mixing = kMixingFieldSet | kMixingLayer2;
-      c.maxCandidates = 24;
-      c.learningRate = 48;
-      return c;
-    }(),
+    structured(2, 0),
     // 3: configuration 2 plus the number context (kContextNumber). Numbers
     // tokenized digit by digit run past the field context's 16 offsets, and
     // where their digits end depends on the offset and the last two digits.
@@ -46,18 +50,7 @@ const MixerConfig kConfigs[] = {
     // -5.4%, the first 128 KiB of Thunderbird and HDFS logs -0.2% and -0.4%
     // against configuration 2; the same two tokens hashed into the field
     // context instead cost Thunderbird +4.8%.
-    [] {
-      MixerConfig c;
-      c.id = 3;
-      const int32_t orders[] = {1, 2, 3, 4, 6, 8, 12, 16};
-      c.nOrders = 8;
-      for (int32_t i = 0; i < c.nOrders; ++i) c.orders[i] = orders[i];
-      c.contexts = kContextField | kContextAbove | kContextWord | kContextSparse2 | kContextSparse3 | kContextNumber;
-      c.mixing = kMixingFieldSet | kMixingLayer2;
-      c.maxCandidates = 24;
-      c.learningRate = 48;
-      return c;
-    }(),
+    structured(3, kContextNumber),
 };
 
 // ---------------------------------------------------------------- small helpers
