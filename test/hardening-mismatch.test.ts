@@ -173,7 +173,7 @@ describe("mismatch matrix on decompress", () => {
       ["backend", (h) => (h.settings!.backend = "cuda"), /coded on the cuda backend; decoding on cpu would give other logits/],
       ["kv", (h) => (h.settings!.kvType = "q8_0"), /a q8_0 KV cache, which this llmzip does not offer/],
       ["flash", (h) => (h.settings!.flashAttention = true), /flash attention on/],
-      ["mixer", (h) => (h.settings!.mixer = 3), /context-mixing configuration 3/],
+      ["mixer", (h) => (h.settings!.mixer = 7), /context-mixing configuration 7/],
       ["start", (h) => (h.settings!.startToken = 2), /starts chunks with token 2, this model with 1/],
       ["vocab", (h) => (h.settings!.vocabSize = 600), /vocabulary differs .*512 tokens, the archive's has 600/],
     ];
