@@ -78,6 +78,13 @@ export interface InformationReport {
 }
 
 
+/** The context both measures read pieces in: the one asked for, else compress's default. */
+function measureContext(engine: LlamaEngine, ctx: number | undefined): number {
+  const c = ctx ?? defaultContext(engine.info.contextLength);
+  if (!Number.isInteger(c) || c < 8) throw new RangeError("ctx must be a whole number of at least 8");
+  return c;
+}
+
 /**
  * Measures the information `rewrite` carries about `original`. When the
  * rewrite does not fit in half the context, each piece of the original
@@ -87,8 +94,7 @@ export interface InformationReport {
  */
 export async function measureInformation(original: Uint8Array, rewrite: Uint8Array, opts: InformationOptions): Promise<InformationReport> {
   const { engine } = opts;
-  const ctx = opts.ctx ?? defaultContext(engine.info.contextLength);
-  if (!Number.isInteger(ctx) || ctx < 8) throw new RangeError("ctx must be a whole number of at least 8");
+  const ctx = measureContext(engine, opts.ctx);
   const rewriteTokens = rewrite.length ? engine.tokenize(rewrite) : new Int32Array(0);
   const sep = rewriteTokens.length ? engine.tokenize(Buffer.from(CONTEXT_SEPARATOR)) : new Int32Array(0);
   const half = Math.floor(ctx / 2);
@@ -175,8 +181,7 @@ export async function measureCodedInformation(
   },
 ): Promise<CodedInformationReport> {
   const { engine } = opts;
-  const ctx = opts.ctx ?? defaultContext(engine.info.contextLength);
-  if (!Number.isInteger(ctx) || ctx < 8) throw new RangeError("ctx must be a whole number of at least 8");
+  const ctx = measureContext(engine, opts.ctx);
   const mixer = opts.mixer ?? DEFAULT_MIXER;
   if (mixer === 0) throw new RangeError("the coded information measure needs a context-mixing configuration (the mixer carries the rewrite)");
   const piecesOf = (data: Uint8Array) => (data.length ? planChunks(data, engine, { maxTokens: ctx }).flatMap((c) => (c.tokens ? [c.tokens] : [])) : []);
