@@ -3,13 +3,17 @@ import { describe, expect, it } from "vitest";
 import { cpuAddon, type RowCodingOptions } from "../src/engine/native.js";
 import { rng } from "./helpers/rng.js";
 
-// Mixer configuration 2 (structure contexts) against configuration 1, model-free.
+// Mixer configurations 2-4 (structure contexts) against the ones before, model-free.
 
 const addon = cpuAddon();
 const VOCAB = 512;
 const NEWLINE = 13;
 const SPACE = 7;
 const COMMA = 44;
+const OPEN = 91;
+const CLOSE = 93;
+const DOT = 46;
+const MINUS = 45;
 
 /** Token classes as the vocabulary gives them: one newline, one space, one delimiter, ten digits. */
 function classes(): Uint8Array {
@@ -17,6 +21,8 @@ function classes(): Uint8Array {
   c[NEWLINE] = 1;
   c[SPACE] = 2;
   c[COMMA] = 4;
+  c[OPEN] = 4;
+  c[CLOSE] = 4;
   for (let d = 0; d < 10; d++) c[100 + d] = 8;
   return c;
 }
@@ -51,6 +57,24 @@ function delimitedLog(n: number, r: () => number): Int32Array {
   return Int32Array.from(out.slice(0, n));
 }
 
+/**
+ * A one-line JSON array of points, "[[-65.613617,43.420273],[...],...": each
+ * coordinate steps a little from the previous point's, so its leading digits
+ * are the previous point's same coordinate, which no line above holds.
+ */
+function pointsLine(n: number, r: () => number): Int32Array {
+  const out: number[] = [OPEN];
+  const digits = (v: number) => Array.from(String(v), (ch) => (ch === "." ? DOT : 100 + Number(ch)));
+  let x = 65_613_617;
+  let y = 43_420_273;
+  while (out.length < n) {
+    x += Math.floor((r() - 0.5) * 20_000);
+    y += Math.floor((r() - 0.5) * 20_000);
+    out.push(OPEN, MINUS, ...digits(x / 1e6), COMMA, ...digits(y / 1e6), CLOSE, COMMA);
+  }
+  return Int32Array.from(out.slice(0, n));
+}
+
 function code(rows: Float32Array, tokens: Int32Array, opts: RowCodingOptions) {
   const coded = addon.codeWithLogits(rows, VOCAB, tokens, opts);
   const back = addon.decodeWithLogits(coded.stream, rows, VOCAB, opts);
@@ -59,6 +83,19 @@ function code(rows: Float32Array, tokens: Int32Array, opts: RowCodingOptions) {
 }
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/** Chunk mode on one and on several lanes, and span mode: exact back, and the same stream when coded again. */
+function roundTripsOnEveryLayout(rows: Float32Array, tokens: Int32Array, mixer: number) {
+  for (const opts of [
+    { lanes: 1 },
+    { lanes: 3, chunkLengths: [3000, 5000, 1000, 3000] },
+    { lanes: 4, span: { window: 128, carry: 32 }, chunkLengths: [3000, 3000, 3000, 3000] },
+  ] as RowCodingOptions[]) {
+    const a = code(rows, tokens, { ...opts, mixer, tokenClasses: classes() });
+    const b = addon.codeWithLogits(rows, VOCAB, tokens, { ...opts, mixer, tokenClasses: classes() });
+    expect(sha256(b.stream)).toBe(sha256(a.stream));
+  }
+}
 
 describe("mixer configuration 1 is frozen", () => {
   // Streams pinned before configuration 2 was added: archives written with
@@ -90,17 +127,7 @@ describe("mixer configuration 2", () => {
   const tokens = delimitedLog(n, r);
   const rows = noiseRows(n, r);
 
-  it("round-trips exactly on every layout, and gives the same stream on every run", () => {
-    for (const opts of [
-      { lanes: 1 },
-      { lanes: 3, chunkLengths: [3000, 5000, 1000, 3000] },
-      { lanes: 4, span: { window: 128, carry: 32 }, chunkLengths: [3000, 3000, 3000, 3000] },
-    ] as RowCodingOptions[]) {
-      const a = code(rows, tokens, { ...opts, mixer: 2, tokenClasses: classes() });
-      const b = addon.codeWithLogits(rows, VOCAB, tokens, { ...opts, mixer: 2, tokenClasses: classes() });
-      expect(sha256(b.stream)).toBe(sha256(a.stream));
-    }
-  });
+  it("round-trips exactly on every layout, and gives the same stream on every run", () => roundTripsOnEveryLayout(rows, tokens, 2));
 
   it("learns the columns of delimited text: smaller than configuration 1, and the classes are what helps", () => {
     const one = code(rows, tokens, { mixer: 1, lanes: 2, tokenClasses: classes() });
@@ -131,5 +158,33 @@ describe("mixer configuration 2", () => {
     const bare = code(noiseLogits, noise, { mixer: 0, lanes: 2 });
     const mixed = code(noiseLogits, noise, { mixer: 2, lanes: 2, tokenClasses: classes() });
     expect(mixed.stream.length).toBeLessThanOrEqual(bare.stream.length * 1.01);
+  });
+});
+
+describe("mixer configurations 2 and 3 are frozen", () => {
+  // Pinned before configuration 4 was added: its sibling context must leave them as they were.
+  const r = rng(31);
+  const n = 12000;
+  const tokens = delimitedLog(n, r);
+  const rows = noiseRows(n, r);
+  it("codes the pinned input to the pinned streams", () => {
+    const opts = { lanes: 3, chunkLengths: [3000, 5000, 1000, 3000], tokenClasses: classes() };
+    expect(sha256(code(rows, tokens, { ...opts, mixer: 2 }).stream)).toBe("79cbbbb8363aeccb4918886732565904f562699dc689ac839d9c8455f6f818fb");
+    expect(sha256(code(rows, tokens, { ...opts, mixer: 3 }).stream)).toBe("25407390d4b14355f53d17faeecbd957fcbe8589357024c91d6cf899c286d2e2");
+  });
+});
+
+describe("mixer configuration 4", () => {
+  const r = rng(44);
+  const n = 12000;
+  const tokens = pointsLine(n, r);
+  const rows = noiseRows(n, r);
+
+  it("round-trips exactly on every layout, and gives the same stream on every run", () => roundTripsOnEveryLayout(rows, tokens, 4));
+
+  it("learns a coordinate from the previous point's on one line: smaller than configuration 3", () => {
+    const three = code(rows, tokens, { mixer: 3, lanes: 2, tokenClasses: classes() });
+    const four = code(rows, tokens, { mixer: 4, lanes: 2, tokenClasses: classes() });
+    expect(four.stream.length).toBeLessThan(three.stream.length * 0.95);
   });
 });

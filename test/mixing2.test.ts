@@ -6,12 +6,12 @@ import { LlamaEngine } from "../src/engine/engine.js";
 import { llmzip, tempDir } from "./helpers/cli.js";
 import { corpusPath, modelPath } from "./helpers/shared.js";
 
-// Mixer configurations 2 and 3 with a real model: their token classes come
+// Mixer configurations 2, 3 and 4 with a real model: their token classes come
 // from the model's vocabulary, so only these tests cover that path.
 
 const MODEL = modelPath("stories260K.gguf");
 
-describe("mixers 2 and 3 with stories260K", () => {
+describe("mixers 2, 3 and 4 with stories260K", () => {
   let engine: LlamaEngine;
   beforeAll(() => {
     engine = LlamaEngine.open(MODEL, { gpu: "off", threads: 1 });
@@ -23,6 +23,7 @@ describe("mixers 2 and 3 with stories260K", () => {
     ["loghub/OpenSSH_2k.log", 2500, 2],
     ["json/citm_catalog.json", 2500, 2],
     ["json/canada.json", 16_384, 3],
+    ["json/canada.json", 16_384, 4],
   ] as const) {
     it(`${rel}: byte-exact back with mixer ${mixer}, recorded, smaller than mixer ${mixer - 1}`, async () => {
       const data = fs.readFileSync(corpusPath(rel)).subarray(0, bytes);
@@ -39,12 +40,12 @@ describe("mixers 2 and 3 with stories260K", () => {
     // Tiny input on short sliding windows: two llama.cpp threads crawl on a
     // loaded 2-core machine (ggml's threads spin at barriers).
     const data = fs.readFileSync(corpusPath("loghub/OpenSSH_2k.log")).subarray(0, 500);
-    const opts = { model: MODEL, forceModel: true, lanes: 4, ctx: 48, mixer: 3 } as const;
+    const opts = { model: MODEL, forceModel: true, lanes: 4, ctx: 48, mixer: 4 } as const;
     const byOne = await compress(data, { ...opts, engine });
     const two = LlamaEngine.open(MODEL, { gpu: "off", threads: 2 });
     try {
       const byTwo = await compress(data, { ...opts, engine: two });
-      expect(byTwo.header.settings?.mixer).toBe(3);
+      expect(byTwo.header.settings?.mixer).toBe(4);
       expect(Buffer.compare(Buffer.from(byTwo.archive), Buffer.from(byOne.archive))).toBe(0);
       const back = await decompress(byOne.archive, { engine: two });
       expect(Buffer.compare(Buffer.from(back.data), data)).toBe(0);

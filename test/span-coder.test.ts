@@ -22,7 +22,7 @@ describe("span mode (one span per lane, a sliding window with carried context)",
     expect(cutSpans(t, 3).flatMap((s) => Array.from(s))).toEqual(Array.from(t));
   });
 
-  for (const mixer of [0, 1, 2, 3]) {
+  for (const mixer of [0, 1, 2, 3, 4]) {
     it(`round-trips spans longer than the window, with and without carried context (mixer ${mixer})`, () => {
       const vocab = 40;
       const lengths = [70, 0, 33, 101];

@@ -51,6 +51,13 @@ const MixerConfig kConfigs[] = {
     // against configuration 2; the same two tokens hashed into the field
     // context instead cost Thunderbird +4.8%.
     structured(3, kContextNumber),
+    // 4: configuration 3 plus the sibling context (kContextSibling). The
+    // line-above context finds the same field one line up; a one-line JSON
+    // array of [x, y] points has no line above, but each x follows "[" and
+    // each y a number and ",", so the latest field of the same kind is the
+    // previous point's same coordinate, whose leading digits this one shares.
+    // Measured: docs/BENCHMARKS.md.
+    structured(4, kContextNumber | kContextSibling),
 };
 
 // ---------------------------------------------------------------- small helpers
@@ -69,6 +76,7 @@ constexpr int32_t kMaxMixers = 4;  // with kMixingFieldSet
 constexpr int32_t kFields = 64;  // fields per line the structure contexts tell apart
 constexpr int32_t kFieldOffsets = 16;
 constexpr int32_t kNumberOffsets = 32;  // the number context's offsets in a field (digit-by-digit floats run to 19 and more)
+constexpr int32_t kSiblingKinds = 256;  // field kinds the sibling context tells apart (hashed)
 constexpr int32_t kLlmBuckets = 8;
 constexpr int32_t kApmBuckets = 33;
 constexpr int32_t kApm2Contexts = 2048;
@@ -259,6 +267,14 @@ struct ContextMixer::Impl {
     int32_t prevEnd = 0;      // position of the previous line's line feed
     uint64_t word = 0;        // hash of the word so far (0 = none)
     uint64_t prevWord = 0;
+    // The sibling context: per field kind (hashed), the latest earlier field's
+    // span in this chunk (end 0 = none); this field's kind and sibling.
+    int32_t kind = 0;
+    int32_t kindStart[kSiblingKinds] = {};
+    int32_t kindEnd[kSiblingKinds] = {};
+    int32_t sibling = -1;  // -1 = none
+    int32_t siblingEnd = 0;
+    bool sameSoFar = false;  // this field's tokens so far equal its sibling's
   };
 
   // One binary decision of the chain, kept from predict() for update().
@@ -406,6 +422,7 @@ struct ContextMixer::Impl {
     const int32_t t1 = tokenAt(chunk, pos - 1), t2 = tokenAt(chunk, pos - 2), t3 = tokenAt(chunk, pos - 3);
     const int32_t field = l.field < kFields - 1 ? l.field : kFields - 1;
     const int32_t offset = pos - l.fieldStart < kFieldOffsets - 1 ? pos - l.fieldStart : kFieldOffsets - 1;
+    const int32_t numberOffset = pos - l.fieldStart < kNumberOffsets - 1 ? pos - l.fieldStart : kNumberOffsets - 1;
     for (int32_t b = 0; b < kContextCount; ++b) {
       if (!(cfg.contexts & (1 << b))) continue;
       uint64_t c = hashStep(0x5bd1e995ull * (b + 1), b);
@@ -425,17 +442,57 @@ struct ContextMixer::Impl {
         case kContextSparse3:
           c = hashStep(hashStep(c, t1), t3);
           break;
+        case kContextSibling:
+          c = hashStep(hashStep(hashStep(hashStep(hashStep(c, numberOffset), siblingToken(l, pos)), l.sameSoFar ? 1 : 0), t1), l.kind);
+          break;
         case kContextNumber:
-          c = hashStep(hashStep(hashStep(c, pos - l.fieldStart < kNumberOffsets - 1 ? pos - l.fieldStart : kNumberOffsets - 1), t1), t2);
+          c = hashStep(hashStep(hashStep(c, numberOffset), t1), t2);
           break;
       }
       orderHash[k++] = c;
     }
   }
 
+  // The sibling's token at the lane's offset in its field (-2: the sibling
+  // was shorter, -4: no sibling).
+  int32_t siblingToken(const LaneState& l, int32_t pos) const {
+    if (l.sibling < 0) return -4;
+    const int32_t at = l.sibling + (pos - l.fieldStart);
+    return at < l.siblingEnd ? chunks[l.chunk][at] : -2;
+  }
+
+  // A field's kind reads digits as one token: in "3],[" and "7],[" the x that follows is the same kind.
+  int32_t kindToken(int32_t token) const { return token >= 0 && (classes[static_cast<size_t>(token)] & kClassDigit) ? -10 : token; }
+
+  // Before advanceStructure() moves on: a token inside the field is checked
+  // against the sibling; one that starts a field files the ended field under
+  // its kind and looks up the new field's sibling. The new kind is the
+  // delimiter and the token before it, or for a word the token before and
+  // the word's first token.
+  void followSibling(LaneState& l, int32_t pos, int32_t token, uint8_t cls) {
+    if (!(cls & (kClassNewline | kClassSpace | kClassDelimiter))) {
+      if (l.sameSoFar && siblingToken(l, pos) != token) l.sameSoFar = false;
+      return;
+    }
+    if (pos > l.fieldStart) {
+      l.kindStart[l.kind] = l.fieldStart;
+      l.kindEnd[l.kind] = pos;
+    }
+    const int32_t before = kindToken(tokenAt(l.chunk, pos - 1));
+    const uint64_t k = (cls & kClassNewline) ? hashStep(1, token)
+                       : (cls & kClassSpace) ? hashStep(hashStep(2, before), kindToken(token))
+                                             : hashStep(hashStep(3, token), before);
+    static_assert(kSiblingKinds == 256, "a kind is the top 8 bits of its hash");
+    l.kind = static_cast<int32_t>(k >> 56);
+    l.sibling = l.kindEnd[l.kind] > 0 ? l.kindStart[l.kind] : -1;
+    l.siblingEnd = l.kindEnd[l.kind];
+    l.sameSoFar = l.sibling >= 0;
+  }
+
   // Follows the lane through lines, fields and words once `token` at `pos` is known.
   void advanceStructure(LaneState& l, int32_t pos, int32_t token) {
     const uint8_t cls = classes[static_cast<size_t>(token)];
+    if (cfg.contexts & kContextSibling) followSibling(l, pos, token, cls);
     if (cls & kClassNewline) {
       const int32_t n = l.field + 1 < kFields ? l.field + 1 : kFields;
       for (int32_t f = 0; f < n; ++f) l.prevStarts[f] = l.starts[f];

@@ -22,7 +22,7 @@
 // model, refined by two adaptive probability maps. All arithmetic on the
 // path from counts to frequencies is integer, or IEEE double in a fixed
 // order without libm: encoder and decoder build bit-identical tables.
-// docs/FORMAT.md describes configuration 1.
+// docs/FORMAT.md describes configurations 1 to 4.
 #pragma once
 
 #include <cstdint>
@@ -59,7 +59,8 @@ constexpr int32_t kContextWord = 4;     // the word so far and the word before (
 constexpr int32_t kContextSparse2 = 8;  // tokens 2 and 3 back (skipping the last)
 constexpr int32_t kContextSparse3 = 16; // tokens 1 and 3 back (skipping one)
 constexpr int32_t kContextNumber = 32;  // the offset in the field (to 31) and tokens 1 and 2 back: where a number's digits run out
-constexpr int32_t kContextCount = 6;
+constexpr int32_t kContextSibling = 64;  // the field kind, the offset (to 31), the token there in the latest field of that kind, whether this field matches it so far, previous token
+constexpr int32_t kContextCount = 7;
 
 // Mixing options (MixerConfig::mixing).
 constexpr int32_t kMixingFieldSet = 1;  // a fourth weight set chosen by field index, rank and agreement with the line above

@@ -14,9 +14,9 @@ export const FIXED_LANE_SETTINGS = { flashAttention: false, kvType: "f16" } as c
 export const FREQ_BITS = 31;
 
 /** The context-mixing configuration new archives use (settings.mixer; 0 = off). */
-export const DEFAULT_MIXER = 3;
+export const DEFAULT_MIXER = 4;
 /** Every configuration this build decodes; ids never change meaning. */
-export const KNOWN_MIXERS: readonly number[] = [0, 1, 2, 3];
+export const KNOWN_MIXERS: readonly number[] = [0, 1, 2, 3, 4];
 
 /** Tokens of context per lane when none is asked for (less when the model's own context is smaller). */
 export const DEFAULT_MAX_CTX = 2048;
