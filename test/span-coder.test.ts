@@ -39,6 +39,21 @@ describe("span mode (one span per lane, a sliding window with carried context)",
     });
   }
 
+  it("codes the bare model's stream beside a mixed one: the mixed stream unchanged, the bare one what mixer 0 writes", () => {
+    const vocab = 40;
+    const lengths = [70, 0, 33, 101];
+    const { rows, tokens } = text(vocab, 204, 5);
+    const layout = { lanes: lengths.length, chunkLengths: lengths, span: { window: 16, carry: 5 } };
+    const bare = addon.codeWithLogits(rows, vocab, tokens, { ...layout, mixer: 0 });
+    for (const mixer of [1, 4]) {
+      const both = addon.codeWithLogits(rows, vocab, tokens, { ...layout, mixer, bareToo: true });
+      expect(Buffer.compare(both.stream, addon.codeWithLogits(rows, vocab, tokens, { ...layout, mixer }).stream)).toBe(0);
+      expect(Buffer.compare(both.bareStream as Buffer, bare.stream)).toBe(0);
+      expect(Array.from(addon.decodeWithLogits(both.bareStream as Buffer, rows, vocab, { ...layout, mixer: 0 }))).toEqual(Array.from(tokens));
+    }
+    expect(() => addon.codeWithLogits(rows, vocab, tokens, { ...layout, mixer: 0, bareToo: true })).toThrow(/beside a mixed one/);
+  });
+
   it("gives up at the first checkpoint whose bits exceed its bar, and only there", () => {
     const vocab = 30;
     const lengths = [90, 90, 90];

@@ -368,7 +368,7 @@ class LaneWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       llmzip::LlamaLogits source(engine_->ctx_, cfg_.scoreRows > 0 ? cfg_.scoreRows : cfg_.span.maxRows(cfg_.lanes), engine_->cancel_);
-      llmzip::runLanes(source, cfg_, chunks_, decoding_, &stream_, &out_, stats_, engine_->progress_, engine_->cancel_);
+      llmzip::runLanes(source, cfg_, chunks_, decoding_, &stream_, &out_, stats_, engine_->progress_, engine_->cancel_, &bareOut_);
     } catch (const llmzip::CorruptStream& e) {
       corrupt_ = true;
       SetError(e.what());
@@ -393,6 +393,7 @@ class LaneWorker : public Napi::AsyncWorker {
       r.Set("chunks", list);
     } else {
       r.Set("stream", Napi::Buffer<uint8_t>::Copy(env, out_.data(), out_.size()));
+      if (cfg_.bareToo) r.Set("bareStream", Napi::Buffer<uint8_t>::Copy(env, bareOut_.data(), bareOut_.size()));
     }
     r.Set("stats", statsObject(env, stats_));
     deferred_.Resolve(r);
@@ -415,6 +416,7 @@ class LaneWorker : public Napi::AsyncWorker {
   std::vector<std::vector<int32_t>> chunks_;
   std::vector<uint8_t> stream_;
   std::vector<uint8_t> out_;
+  std::vector<uint8_t> bareOut_;
   llmzip::LaneRunStats stats_;
   bool corrupt_ = false;
 };
@@ -459,6 +461,7 @@ llmzip::LaneRunConfig runConfig(llama_model* model, int32_t lanes, const Napi::O
   cfg.startToken = opts.Get("startToken").As<Napi::Number>().Int32Value();
   cfg.skipCoding = opts.Has("skipCoding") && opts.Get("skipCoding").ToBoolean();
   cfg.mixer = mixerId(opts);
+  cfg.bareToo = opts.Has("bareToo") && opts.Get("bareToo").ToBoolean();
   cfg.span = spanWindow(opts);
   if (cfg.mixer != 0) cfg.tokenClasses = tokenClasses(llama_model_get_vocab(model), cfg.nVocab);
   return cfg;
@@ -535,6 +538,7 @@ RowRun rowRun(Napi::Env env, const Napi::Value& optsValue, int32_t vocab, size_t
   if (!optsValue.IsObject()) return r;
   Napi::Object opts = optsValue.As<Napi::Object>();
   r.cfg.mixer = mixerId(opts);
+  r.cfg.bareToo = opts.Has("bareToo") && opts.Get("bareToo").ToBoolean();
   r.cfg.span = spanWindow(opts);
   if (opts.Has("tokenClasses") && opts.Get("tokenClasses").IsTypedArray()) {
     Napi::Uint8Array c = opts.Get("tokenClasses").As<Napi::Uint8Array>();
@@ -602,16 +606,17 @@ Napi::Value CodeWithLogits(const Napi::CallbackInfo& info) {
   }
   RowLogits source(rows.Data(), vocab, run.lengths);
   llmzip::LaneRunStats stats;
-  std::vector<uint8_t> out;
+  std::vector<uint8_t> out, bareOut;
   std::atomic<int64_t> progress{0};
   std::atomic<bool> cancel{false};
   try {
-    llmzip::runLanes(source, run.cfg, chunks, false, nullptr, &out, stats, progress, cancel);
+    llmzip::runLanes(source, run.cfg, chunks, false, nullptr, &out, stats, progress, cancel, &bareOut);
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, std::string(e.what()).find("NaN or infinite logits") != std::string::npos ? "invalid logits" : e.what());
   }
   Napi::Object r = Napi::Object::New(env);
   r.Set("stream", Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size()));
+  if (run.cfg.bareToo) r.Set("bareStream", Napi::Buffer<uint8_t>::Copy(env, bareOut.data(), bareOut.size()));
   r.Set("modelBits", stats.modelBits);
   r.Set("stats", statsObject(env, stats));
   return r;

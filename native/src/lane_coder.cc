@@ -207,7 +207,8 @@ static void scoreChunks(LogitSource& source, const LaneRunConfig& cfg, const std
 
 void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::vector<int32_t>>& chunks,
               bool decoding, const std::vector<uint8_t>* stream, std::vector<uint8_t>* out,
-              LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel) {
+              LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel,
+              std::vector<uint8_t>* bareOut) {
   if (cfg.scoreRows > 0) {
     if (decoding || cfg.span.enabled() || !cfg.prefixLengths.empty() || cfg.mixer != 0) throw std::runtime_error("scoring takes no decoding, span mode, context prefixes or mixer");
     scoreChunks(source, cfg, chunks, stats, progress, cancel);
@@ -250,6 +251,10 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
 
   FreqTable table;
   RangeEncoder encoder;
+  // The bare model's table is the first half of the mixer's (prepare), so its
+  // stream costs one more fill per token; mixer 0's decoder reads it as its own.
+  if (cfg.bareToo && (decoding || !mixer || !bareOut)) throw std::runtime_error("the bare stream is coded only beside a mixed one, when encoding");
+  std::unique_ptr<RangeEncoder> bare = cfg.bareToo ? std::make_unique<RangeEncoder>() : nullptr;
   RangeDecoder decoder(decoding && stream ? stream->data() : nullptr, decoding && stream ? stream->size() : 0);
 
   size_t nextGiveUp = 0;
@@ -276,6 +281,12 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
       if (!table.prepare(logits, cfg.nVocab)) {
         if (decoding) throw CorruptStream("the model produces NaN or infinite logits with the archive's settings");
         throw std::runtime_error("the model produced NaN or infinite logits");
+      }
+      if (bare) {
+        const int32_t t = chunks[r.chunk][r.pos];
+        if (t < 0 || t >= cfg.nVocab) throw std::runtime_error("token id out of the vocabulary");
+        table.fill();
+        bare->encode(table.cumulative(t), table.freq[t]);
       }
       if (mixer) mixer->predict(r.lane, r.chunk, r.pos, table);
       else table.fill();
@@ -315,6 +326,7 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
     }
   }
   if (!decoding && !cfg.skipCoding && out) *out = encoder.finish();
+  if (bare) *bareOut = bare->finish();
 }
 
 }  // namespace llmzip

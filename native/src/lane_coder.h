@@ -134,6 +134,10 @@ struct LaneRunConfig {
   // mixer's structure contexts; empty = class 0 for every token.
   std::vector<uint8_t> tokenClasses;
   bool skipCoding = false;  // evaluate only: the benchmark's "model time" baseline
+  // Encoding with a mixer: also code the bare model's stream (what mixer 0
+  // would write) from the same logits, so that the caller can keep the
+  // smaller without a second pass over the model.
+  bool bareToo = false;
   // Scoring only (pruning's first pass), when > 0: each chunk is evaluated
   // from a fresh context in batches of up to this many positions, logits for
   // every row; nothing is coded, no mixer runs, only the model-bits stats are
@@ -162,12 +166,14 @@ struct CorruptStream : std::runtime_error {
 
 // Runs the schedule (span mode when cfg.span is enabled: one chunk per lane,
 // no context prefixes). For encoding, `chunks` holds the tokens and `out` gets
-// the range-coded stream. For decoding, `stream` is read and each chunk
-// (holding its context prefix) gets cfg.decodeLengths[i] decoded tokens.
+// the range-coded stream (and `bareOut` the bare model's, with cfg.bareToo).
+// For decoding, `stream` is read and each chunk (holding its context prefix)
+// gets cfg.decodeLengths[i] decoded tokens.
 // Throws std::runtime_error on llama errors, bad tokens or cancellation
 // (CorruptStream when decoding leaves the encoder's path).
 void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::vector<int32_t>>& chunks,
               bool decoding, const std::vector<uint8_t>* stream, std::vector<uint8_t>* out,
-              LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel);
+              LaneRunStats& stats, std::atomic<int64_t>& progress, const std::atomic<bool>& cancel,
+              std::vector<uint8_t>* bareOut = nullptr);
 
 }  // namespace llmzip

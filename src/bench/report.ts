@@ -33,7 +33,7 @@ export interface LlmzipResult {
   overheadPct: number | null;
   /** Most lanes of any lane run of the final pass (null when no chunk was model-coded). */
   lanes: number | null;
-  /** Passes over the model (2 when chunks were handed to brotli and the rest coded again). */
+  /** Passes over the model: 1 when model-coded (format 1 archives took 2 when chunks went to brotli), 0 for a plain archive. */
   passes: number;
   /** Wall time of the whole compress call (planning, every pass, archive building). */
   compressSeconds: number;

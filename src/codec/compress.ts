@@ -32,7 +32,7 @@ export interface CompressStats {
   streamBytes: number;
   /** Wall time of the model runs, in seconds. */
   encodeSeconds: number;
-  /** Passes over the model: 1 (format 2 codes each stream once), 2 when the mixed streams were coded again without mixing (see {@link bareWouldWin}). */
+  /** Passes over the model: 1 (format 2 codes each stream once, the bare model's stream beside the mixed one: see {@link smallerStreams}); 0 for a plain archive. */
   passes: number;
   /** Set when the model was given up on early (it coded worse than brotli): the step (tokens per lane) where it stopped; the archive is plain. */
   gaveUpAtStep?: number;
@@ -125,6 +125,8 @@ interface StreamRun {
   /** The lanes' spans of the stream's tokens. */
   spans: Int32Array[];
   stream: Buffer;
+  /** With a mixer: the bare model's stream from the same pass (what mixer 0 decodes). */
+  bareStream?: Buffer;
   stats: LaneRunStats;
   seconds: number;
 }
@@ -281,13 +283,14 @@ async function encodeStream(
   const base = progress.done;
   const run = await engine.encode(spans, {
     mixer,
+    bareToo: mixer !== 0,
     signal: opts.signal,
     giveUp: opts.forceModel ? undefined : giveUpPlan(chunks, data, spans),
     onProgress: (done) => opts.onProgress?.({ phase: "encode", done: base + done, total: progress.total }),
   });
   progress.done += tokens.length;
   if (run.stats.gaveUpAtStep !== undefined) return { gaveUpAtStep: run.stats.gaveUpAtStep };
-  return { set, settings: used, chunks, spans, stream: run.stream, stats: run.stats, seconds: (performance.now() - t0) / 1000 };
+  return { set, settings: used, chunks, spans, stream: run.stream, bareStream: run.bareStream, stats: run.stats, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Sums the statistics of several streams. */
@@ -330,26 +333,17 @@ async function codeStreams(
   return runs;
 }
 
-/** Inputs of at most this many tokens are coded again without mixing whenever that looks smaller at all (it costs little there). */
-const SMALL_INPUT_TOKENS = 4096;
-
 /**
- * Whether the bare model would code these streams in fewer bytes than the
- * mixer did, by enough to pay for a second pass. The mixer learns from the
+ * The streams to keep: the mixed ones, or the bare model's from the same
+ * pass (mixer 0) when those are smaller in total. The mixer learns from the
  * text as it goes, so on a few hundred tokens it can lose a little to the
  * bare model (measured: the 644-byte story, 177 bytes mixed against 174
- * bare). The bare model's cost is known from the same pass (modelBits,
- * the exact softmax), plus the coder's overhead on integer tables (measured
- * 0.1%) and a byte for the stream's end. Long inputs are coded again only
- * when the gain passes 0.2%, so the second pass stays rare there: none of
- * the 19 whole logs and JSON files of the structured-text bench needed it.
+ * bare); the header holds one mixer for all streams.
  */
-function bareWouldWin(streams: StreamRun[]): boolean {
-  const tokens = sumOf(streams, (r) => r.stats.tokens);
-  const mixedBits = sumOf(streams, (r) => r.stream.length * 8);
-  const bareBits = sumOf(streams, (r) => r.stats.modelBits * 1.001 + 8);
-  const margin = tokens <= SMALL_INPUT_TOKENS ? 0 : 0.002 * mixedBits;
-  return bareBits + margin < mixedBits;
+function smallerStreams(streams: StreamRun[], mixer: number): { streams: StreamRun[]; mixer: number } {
+  if (mixer === 0 || !streams.every((r) => r.bareStream)) return { streams, mixer };
+  if (sumOf(streams, (r) => r.bareStream?.length ?? 0) >= sumOf(streams, (r) => r.stream.length)) return { streams, mixer };
+  return { streams: streams.map((r) => ({ ...r, stream: r.bareStream as Buffer })), mixer: 0 };
 }
 
 /**
@@ -398,22 +392,10 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
     plan = mergePieces(data, plan, engine);
 
     const carry = defaultCarry(ctx);
-    let mixer = mixerOf(opts);
-    let streams = await codeStreams(engine, data, plan, adapters.sets, { ...lane, carry }, mixer, opts);
-    if ("gaveUpAtStep" in streams) return plain(adapters.trial, streams);
-    let passes = 1;
-    // The time of a pass whose streams were not kept, so that encodeSeconds is all the model time spent.
-    let otherPassSeconds = 0;
-    if (mixer !== 0 && bareWouldWin(streams)) {
-      const bare = await codeStreams(engine, data, plan, adapters.sets, { ...lane, carry }, 0, opts);
-      passes = 2;
-      if (!("gaveUpAtStep" in bare)) {
-        const [keep, drop] = sumOf(bare, (r) => r.stream.length) < sumOf(streams, (r) => r.stream.length) ? [bare, streams] : [streams, bare];
-        if (keep === bare) mixer = 0;
-        streams = keep;
-        otherPassSeconds = sumOf(drop, (r) => r.seconds);
-      }
-    }
+    const asked = mixerOf(opts);
+    const coded = await codeStreams(engine, data, plan, adapters.sets, { ...lane, carry }, asked, opts);
+    if ("gaveUpAtStep" in coded) return plain(adapters.trial, coded);
+    const { streams, mixer } = smallerStreams(coded, asked);
     const { archive, header } = await buildArchive(data, plan, streams, adapters.sets, engine, { ctx, carry, mixer, label });
     const modelChunks = plan.filter((c) => c.tokens);
     const stats: CompressStats = {
@@ -425,8 +407,8 @@ export async function compress(data: Uint8Array, opts: CompressOptions): Promise
       modelBytes: sumOf(modelChunks, (c) => c.end - c.start),
       lanes: mergeRunStats(streams),
       streamBytes: sumOf(streams, (r) => r.stream.length),
-      encodeSeconds: sumOf(streams, (r) => r.seconds) + otherPassSeconds,
-      passes,
+      encodeSeconds: sumOf(streams, (r) => r.seconds),
+      passes: 1,
       streams: streams.map((r) => ({
         adapters: adapters.sets[r.set] ?? [],
         chunks: r.chunks.length,

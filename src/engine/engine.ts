@@ -226,15 +226,17 @@ export class LlamaEngine {
    * run. In span mode (configured with `carry`) chunk i is lane i's span. With `contexts`, chunk i is coded as the continuation of
    * `contexts[i]` (evaluated, not coded; the decoder must pass the same).
    * `skipCoding` evaluates the same schedule without coding (timing baseline).
-   * `mixer` picks a context-mixing configuration (0 or absent: the bare model).
+   * `mixer` picks a context-mixing configuration (0 or absent: the bare model); with `bareToo` the
+   * same pass also codes the bare model's stream (`bareStream`), which mixer 0 decodes.
    * `scoreRows` scores instead (no stream; per-token model bits in the stats): each chunk from a fresh context, up to that many
    * positions per batch (configure `batchRows` at least as large).
    */
   encode(
     chunks: Int32Array[],
-    opts: RunOptions & { skipCoding?: boolean; contexts?: Int32Array[]; mixer?: number; giveUp?: GiveUpCheckpoint[]; scoreRows?: number } = {},
-  ): Promise<{ stream: Buffer; stats: LaneRunStats }> {
+    opts: RunOptions & { skipCoding?: boolean; contexts?: Int32Array[]; mixer?: number; bareToo?: boolean; giveUp?: GiveUpCheckpoint[]; scoreRows?: number } = {},
+  ): Promise<{ stream: Buffer; bareStream?: Buffer; stats: LaneRunStats }> {
     const args: Parameters<NativeEngine["encode"]>[1] = { startToken: this.info.startToken, skipCoding: opts.skipCoding ?? false, mixer: opts.mixer ?? 0 };
+    if (opts.bareToo) args.bareToo = true;
     if (opts.scoreRows !== undefined) args.scoreRows = opts.scoreRows;
     if (this.span) args.span = this.span;
     if (opts.giveUp) args.giveUp = opts.giveUp;

@@ -70,11 +70,12 @@ export interface NativeEngine {
   /**
    * `prefixLengths[i]` leading tokens of chunk i are context: evaluated, not coded. `mixer`: 0 = off, else a configuration id.
    * `scoreRows`: score only (no stream), each chunk from a fresh context in batches of up to this many positions (at most the configured batchRows).
+   * `bareToo` (with a mixer): also the bare model's stream from the same pass, as `bareStream`.
    */
   encode(
     chunks: Int32Array[],
-    opts: { startToken: number; skipCoding?: boolean; prefixLengths?: number[]; mixer?: number; span?: SpanWindow; giveUp?: GiveUpCheckpoint[]; scoreRows?: number },
-  ): Promise<{ stream: Buffer; stats: LaneRunStats }>;
+    opts: { startToken: number; skipCoding?: boolean; prefixLengths?: number[]; mixer?: number; bareToo?: boolean; span?: SpanWindow; giveUp?: GiveUpCheckpoint[]; scoreRows?: number },
+  ): Promise<{ stream: Buffer; bareStream?: Buffer; stats: LaneRunStats }>;
   /** `prefixes[i]` is chunk i's context; the returned chunks hold only the decoded tokens. */
   decode(stream: Uint8Array, lengths: number[], opts: { startToken: number; prefixes?: Int32Array[]; mixer?: number; span?: SpanWindow }): Promise<{ chunks: Int32Array[]; stats: LaneRunStats }>;
   progress(): number;
@@ -94,6 +95,8 @@ export interface RowCodingOptions {
   tokenClasses?: Uint8Array;
   /** Give-up checkpoints, as for the engine's encode. */
   giveUp?: GiveUpCheckpoint[];
+  /** With a mixer: also the bare model's stream, as the engine's encode. */
+  bareToo?: boolean;
 }
 
 export interface NativeAddon {
@@ -104,7 +107,7 @@ export interface NativeAddon {
    * Model-free coding through the same lane loop as the engine: one logit row
    * per token of every chunk (chunks in order). Default: one chunk, one lane, no mixing.
    */
-  codeWithLogits(rows: Float32Array, vocab: number, tokens: Int32Array, opts?: RowCodingOptions): { stream: Buffer; modelBits: number; stats: LaneRunStats };
+  codeWithLogits(rows: Float32Array, vocab: number, tokens: Int32Array, opts?: RowCodingOptions): { stream: Buffer; bareStream?: Buffer; modelBits: number; stats: LaneRunStats };
   decodeWithLogits(stream: Uint8Array, rows: Float32Array, vocab: number, opts?: RowCodingOptions): Int32Array;
   frequencyTable(logits: Float32Array): Uint32Array;
 }
