@@ -421,6 +421,9 @@ class LaneWorker : public Napi::AsyncWorker {
   bool corrupt_ = false;
 };
 
+// A boolean option: absent reads as false.
+bool flagOption(const Napi::Object& opts, const char* name) { return opts.Has(name) && opts.Get(name).ToBoolean(); }
+
 // opts.mixer: 0 (or absent) = off, else a known configuration id.
 int32_t mixerId(const Napi::Object& opts) {
   if (!opts.Has("mixer") || opts.Get("mixer").IsUndefined()) return 0;
@@ -459,9 +462,9 @@ llmzip::LaneRunConfig runConfig(llama_model* model, int32_t lanes, const Napi::O
   cfg.lanes = lanes;
   cfg.nVocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
   cfg.startToken = opts.Get("startToken").As<Napi::Number>().Int32Value();
-  cfg.skipCoding = opts.Has("skipCoding") && opts.Get("skipCoding").ToBoolean();
+  cfg.skipCoding = flagOption(opts, "skipCoding");
   cfg.mixer = mixerId(opts);
-  cfg.bareToo = opts.Has("bareToo") && opts.Get("bareToo").ToBoolean();
+  cfg.bareToo = flagOption(opts, "bareToo");
   cfg.span = spanWindow(opts);
   if (cfg.mixer != 0) cfg.tokenClasses = tokenClasses(llama_model_get_vocab(model), cfg.nVocab);
   return cfg;
@@ -538,7 +541,7 @@ RowRun rowRun(Napi::Env env, const Napi::Value& optsValue, int32_t vocab, size_t
   if (!optsValue.IsObject()) return r;
   Napi::Object opts = optsValue.As<Napi::Object>();
   r.cfg.mixer = mixerId(opts);
-  r.cfg.bareToo = opts.Has("bareToo") && opts.Get("bareToo").ToBoolean();
+  r.cfg.bareToo = flagOption(opts, "bareToo");
   r.cfg.span = spanWindow(opts);
   if (opts.Has("tokenClasses") && opts.Get("tokenClasses").IsTypedArray()) {
     Napi::Uint8Array c = opts.Get("tokenClasses").As<Napi::Uint8Array>();

@@ -282,15 +282,16 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
         if (decoding) throw CorruptStream("the model produces NaN or infinite logits with the archive's settings");
         throw std::runtime_error("the model produced NaN or infinite logits");
       }
+      // The encoder's token, read once: the bare stream codes it before the mixer's table is built.
+      const int32_t known = decoding ? -1 : chunks[r.chunk][r.pos];
+      if (!decoding && (known < 0 || known >= cfg.nVocab)) throw std::runtime_error("token id out of the vocabulary");
       if (bare) {
-        const int32_t t = chunks[r.chunk][r.pos];
-        if (t < 0 || t >= cfg.nVocab) throw std::runtime_error("token id out of the vocabulary");
         table.fill();
-        bare->encode(table.cumulative(t), table.freq[t]);
+        bare->encode(table.cumulative(known), table.freq[known]);
       }
       if (mixer) mixer->predict(r.lane, r.chunk, r.pos, table);
       else table.fill();
-      int32_t tok;
+      int32_t tok = known;
       uint64_t cum;
       if (decoding) {
         tok = table.find(decoder.target(), &cum);
@@ -298,8 +299,6 @@ void runLanes(LogitSource& source, const LaneRunConfig& cfg, std::vector<std::ve
         if (decoder.exhausted()) throw CorruptStream("the coded stream ends before its last token");
         chunks[r.chunk].push_back(tok);  // a lane decodes its chunk's positions in order
       } else {
-        tok = chunks[r.chunk][r.pos];
-        if (tok < 0 || tok >= cfg.nVocab) throw std::runtime_error("token id out of the vocabulary");
         cum = table.cumulative(tok);
         encoder.encode(cum, table.freq[tok]);
       }
